@@ -1,0 +1,69 @@
+package schemas
+
+import "time"
+
+// Journey statuses.
+const (
+	JourneyOpen      = "open"
+	JourneyConverted = "converted"
+	JourneyAbandoned = "abandoned"
+)
+
+// Friction severities.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Touchpoint is one row of the touchpoints table: one event of one customer
+// on one channel, with the journey it was assigned to.
+type Touchpoint struct {
+	MessageID   string
+	CustomerID  string
+	AnonymousID string
+	UserID      string
+	Type        string
+	Event       string // EventName(): the track event, or the call type
+	Channel     string
+	Timestamp   time.Time
+	ReceivedAt  time.Time
+	JourneyID   string
+	Properties  string // JSON text
+	Context     string // JSON text
+	Source      string
+	// Version orders rewrites of the same message (a later journey
+	// assignment wins in ReplacingMergeTree).
+	Version uint64
+}
+
+// Journey is one row of the journeys table: the latest known state of a
+// customer's journey. Rows with a higher Version replace lower ones.
+type Journey struct {
+	JourneyID     string
+	CustomerID    string
+	StartedAt     time.Time
+	EndedAt       time.Time // last touchpoint so far while open
+	Status        string
+	Touchpoints   uint32
+	Channels      []string // distinct, in order of first use
+	Path          []string // event names in event-time order
+	FrictionCount uint32
+	Revenue       float64
+	Version       uint64
+}
+
+// FrictionFlag is one row of the friction_flags table: a rule's finding that
+// a journey hurt, with the message ids that prove it.
+type FrictionFlag struct {
+	FlagID     string
+	Rule       string
+	CustomerID string
+	JourneyID  string
+	OccurredAt time.Time // event time of the touchpoint that completed the pattern
+	DetectedAt time.Time // wall-clock time the processor found it
+	Severity   string
+	Evidence   []string
+	Details    string // JSON text
+	Version    uint64
+}
