@@ -1,0 +1,27 @@
+# The two commands a newcomer runs on a fresh Debian machine (as root):
+#   make demo   install what is missing, start journeys dev, simulate a month, print the friction report
+#   make test   install what is missing, start a throwaway ClickHouse, run every test
+
+GO ?= go
+BIN := bin/journeys
+export PATH := /usr/local/go/bin:/usr/sbin:$(PATH)
+
+.PHONY: demo test deps build vet clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/journeys
+
+deps:
+	@bash scripts/deps.sh
+
+demo: deps build
+	@bash scripts/demo.sh
+
+test: deps vet
+	@bash scripts/test.sh
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,67 @@
+// Command journeys runs the Journeys pipeline: `journeys ingest`,
+// `journeys process`, `journeys migrate`, `journeys dev` (everything in one
+// process), `journeys simulate` and `journeys report`. Each subcommand only
+// parses flags and wires packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error
+}
+
+var commands = []command{
+	{"ingest", "serve the tracking API and write events to Kafka", runIngest},
+	{"process", "consume touchpoints, build journeys, flag friction, write ClickHouse", runProcess},
+	{"migrate", "create the ClickHouse database and tables", runMigrate},
+	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
+	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
+	{"report", "print the friction report read back from ClickHouse", runReport},
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands {
+		if c.name != os.Args[1] {
+			continue
+		}
+		err := c.run(ctx, os.Args[2:], os.Stdout, log)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "journeys %s: %v\n", c.name, err)
+			os.Exit(1)
+		}
+		return
+	}
+	fmt.Fprintf(os.Stderr, "journeys: unknown command %q\n\n", os.Args[1])
+	usage(os.Stderr)
+	os.Exit(2)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: journeys <command> [flags]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'journeys <command> -h' for a command's flags.")
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/journeys/journeys/ingest"
+	"github.com/journeys/journeys/processor"
+	"github.com/journeys/journeys/store"
+)
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// serveMetrics serves /metrics on addr until ctx ends; "" disables it.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Addr: addr, Handler: mux}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "addr", addr, "err", err)
+		}
+	}()
+}
+
+func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	listen := fs.String("listen", env("JOURNEYS_LISTEN", ingest.DefaultListen), "HTTP listen address (env JOURNEYS_LISTEN)")
+	brokers := kafkaFlag(fs)
+	keys := writeKeysFlag(fs, "")
+	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys)}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	kcfg := ingest.KafkaConfig{Brokers: splitList(*brokers), Topic: cfg.WithDefaults().Topic}
+	if err := kcfg.Validate(); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	pub := ingest.NewKafkaPublisher(kcfg)
+	defer pub.Close()
+	h, err := ingest.NewHandler(cfg, pub, reg, log)
+	if err != nil {
+		return err
+	}
+	serveMetrics(ctx, *metrics, reg, log)
+	log.Info("ingest listening", "addr", cfg.Listen, "kafka", kcfg.Brokers)
+	return ingest.Run(ctx, cfg, h)
+}
+
+func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	brokers := kafkaFlag(fs)
+	chCfg := clickhouseFlags(fs, "127.0.0.1:9000")
+	cfg := processor.DefaultConfig()
+	fs.StringVar(&cfg.GroupID, "group", cfg.GroupID, "Kafka consumer group")
+	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "records per ClickHouse insert batch")
+	fs.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "longest wait for a batch to fill")
+	cfg.Journey.RegisterFlags(fs)
+	migrate := fs.Bool("migrate", true, "apply ClickHouse migrations at start")
+	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9465"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Brokers = splitList(*brokers)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *migrate {
+		if _, err := store.Migrate(ctx, *chCfg); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, *chCfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	flags := processor.NewKafkaFlagPublisher(cfg.Brokers, cfg.FrictionTopic)
+	defer flags.Close()
+	reg := newRegistry()
+	p, err := processor.New(cfg, st, flags, reg, log)
+	if err != nil {
+		return err
+	}
+	serveMetrics(ctx, *metrics, reg, log)
+	log.Info("processor consuming", "topic", cfg.Topic, "group", cfg.GroupID, "clickhouse", chCfg.Addr, "database", chCfg.Database)
+	return p.Run(ctx)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	chCfg := clickhouseFlags(fs, "127.0.0.1:9000")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx, *chCfg)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	fmt.Fprintf(stdout, "database %s is up to date (%d migrations applied now)\n", chCfg.Database, len(applied))
+	return nil
+}

@@ -1,0 +1,85 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/journeys/journeys/processor/journey"
+)
+
+// Config of the processor.
+type Config struct {
+	// Brokers to bootstrap from.
+	Brokers []string
+	// Topic of touchpoints; default "touchpoints".
+	Topic string
+	// FrictionTopic receives each friction flag as JSON; default "friction".
+	FrictionTopic string
+	// GroupID of the consumer group; default "journeys-processor".
+	GroupID string
+	// BatchSize is the most records applied and written in one batch;
+	// default 5000.
+	BatchSize int
+	// BatchWait is how long a batch waits to fill before it is written;
+	// default 200ms.
+	BatchWait time.Duration
+	// RetryBackoff is the first wait after a failed insert; it doubles up
+	// to MaxRetryBackoff. Defaults 200ms and 10s.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+	// Journey configures journeys and friction rules.
+	Journey journey.Config
+}
+
+// DefaultConfig returns a configuration with every default set.
+func DefaultConfig() Config {
+	c := Config{}
+	c.setDefaults()
+	return c
+}
+
+func (c *Config) setDefaults() {
+	if c.Topic == "" {
+		c.Topic = "touchpoints"
+	}
+	if c.FrictionTopic == "" {
+		c.FrictionTopic = "friction"
+	}
+	if c.GroupID == "" {
+		c.GroupID = "journeys-processor"
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 5000
+	}
+	if c.BatchWait == 0 {
+		c.BatchWait = 200 * time.Millisecond
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = 200 * time.Millisecond
+	}
+	if c.MaxRetryBackoff == 0 {
+		c.MaxRetryBackoff = 10 * time.Second
+	}
+	if c.Journey == (journey.Config{}) {
+		c.Journey = journey.DefaultConfig()
+	}
+}
+
+// Validate reports every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("processor: no Kafka brokers given"))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("processor: batch size %d, want at least 1", c.BatchSize))
+	}
+	if c.BatchWait < 0 {
+		errs = append(errs, fmt.Errorf("processor: batch wait %s is negative", c.BatchWait))
+	}
+	if err := c.Journey.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("processor: %w", err))
+	}
+	return errors.Join(errs...)
+}

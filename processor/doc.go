@@ -1,0 +1,29 @@
+// Package processor consumes touchpoints from Kafka, groups each customer's
+// touchpoints into journeys, flags friction, and writes the results to
+// ClickHouse.
+//
+// Delivery contract: at-least-once consumption with idempotent results.
+// A batch of records is decoded, applied to the journey engine in event-time
+// order per customer, and written to ClickHouse (touchpoints first, then
+// journeys and friction flags); only after ClickHouse acknowledged every
+// insert are the batch's offsets committed. A failed insert is retried with
+// backoff and the offsets stay where they were, so nothing is skipped.
+// After a crash or a rebalance the records since the last commit are read
+// again: records whose message id is already stored are dropped before the
+// engine sees them, and the state of each customer is rebuilt from the
+// touchpoints of their latest journey in ClickHouse, so the rows written are
+// the same as those of an uninterrupted run (ReplacingMergeTree collapses the
+// rewrites; FINAL shows each once).
+//
+// Metrics (registered on the registry passed to New):
+//
+//	journeys_processor_events_total{result}          applied, duplicate, invalid
+//	journeys_processor_batches_total
+//	journeys_processor_batch_duration_seconds        decode to commit
+//	journeys_processor_insert_failures_total{table}
+//	journeys_processor_insert_duration_seconds{table}
+//	journeys_processor_friction_flags_total{rule,severity}
+//	journeys_processor_restored_customers_total
+//	journeys_processor_customers                     customers held in memory
+//	journeys_processor_commit_failures_total
+package processor

@@ -1,0 +1,71 @@
+package processor
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	events         *prometheus.CounterVec
+	batches        prometheus.Counter
+	batchDuration  prometheus.Histogram
+	insertFailures *prometheus.CounterVec
+	insertDuration *prometheus.HistogramVec
+	flags          *prometheus.CounterVec
+	restored       prometheus.Counter
+	customers      prometheus.Gauge
+	commitFailures prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_events_total",
+			Help: "Touchpoint records consumed, by result: applied, duplicate (already stored or re-sent), invalid (undecodable).",
+		}, []string{"result"}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "journeys_processor_batches_total",
+			Help: "Batches written to ClickHouse and committed.",
+		}),
+		batchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "journeys_processor_batch_duration_seconds",
+			Help:    "Time from decoding a batch to committing its offsets.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		insertFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_insert_failures_total",
+			Help: "Failed ClickHouse inserts (each is retried), by table.",
+		}, []string{"table"}),
+		insertDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "journeys_processor_insert_duration_seconds",
+			Help:    "Time to insert one batch into a table, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+		}, []string{"table"}),
+		flags: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_friction_flags_total",
+			Help: "Friction flags written, by rule and severity.",
+		}, []string{"rule", "severity"}),
+		restored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "journeys_processor_restored_customers_total",
+			Help: "Customers whose state was rebuilt from ClickHouse after a start or rebalance.",
+		}),
+		customers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "journeys_processor_customers",
+			Help: "Customers whose journey state is held in memory.",
+		}),
+		commitFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "journeys_processor_commit_failures_total",
+			Help: "Failed offset commits (each is retried).",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register processor metrics: %w", err)
+		}
+	}
+	return m, nil
+}

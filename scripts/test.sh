@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make test: start one throwaway ClickHouse for the whole run and run every
+# test against it. Integration tests fail, never skip, without ClickHouse.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+dir=$(mktemp -d /tmp/journeys-test-clickhouse.XXXXXX)
+addr_file="$dir/addr"
+$GO run ./internal/chserver/cmd/chserver --dir "$dir" --addr-file "$addr_file" > "$dir/run.log" 2>&1 &
+ch=$!
+trap 'kill -TERM $ch 2>/dev/null; wait $ch 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 1 900); do
+  [ -s "$addr_file" ] && break
+  kill -0 $ch 2>/dev/null || { echo "throwaway ClickHouse failed to start:"; cat "$dir/run.log"; exit 1; }
+  sleep 0.1
+done
+[ -s "$addr_file" ] || { echo "throwaway ClickHouse did not start in 90s"; cat "$dir/run.log"; exit 1; }
+export JOURNEYS_TEST_CLICKHOUSE=$(cat "$addr_file")
+echo "throwaway ClickHouse at $JOURNEYS_TEST_CLICKHOUSE"
+set +e
+$GO test -count=1 -timeout 20m ./... 2>&1 | tee "$dir/go-test.log"
+status=${PIPESTATUS[0]}
+set -e
+# Short fuzzing of the request decoder: malformed input must never panic.
+if [ "$status" -eq 0 ]; then
+  $GO test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s ./ingest/ || status=$?
+fi
+exit $status

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+
+	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"time"
+
+	"github.com/journeys/journeys/schemas"
+)
+
+// StoredMessageIDs returns which of ids are already in the touchpoints table.
+// The processor drops those before they reach the journey engine: they were
+// applied before a crash or a rebalance, and the recovered state has them.
+func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]struct{}, error) {
+	found := make(map[string]struct{})
+	if len(ids) == 0 {
+		return found, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT message_id FROM touchpoints WHERE message_id IN ?", set(ids))
+	if err != nil {
+		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan message id: %w", err)
+		}
+		found[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
+	}
+	return found, nil
+}
+
+// LatestJourneyTouchpoints returns, for each of the customers that has
+// touchpoints stored, the touchpoints of their latest journey (the journey of
+// their latest touchpoint) in event-time order. It is what the journey engine
+// needs to carry on where a previous processor stopped.
+func (s *Store) LatestJourneyTouchpoints(ctx context.Context, customerIDs []string) (map[string][]schemas.Touchpoint, error) {
+	out := make(map[string][]schemas.Touchpoint)
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	const q = `SELECT message_id, customer_id, anonymous_id, user_id, type, event, channel,
+       timestamp_ms, received_at, journey_id, properties, context, source, version
+FROM touchpoints FINAL
+WHERE customer_id IN ?
+  AND (customer_id, journey_id) IN (
+      SELECT customer_id, argMax(journey_id, (timestamp_ms, message_id))
+      FROM touchpoints FINAL
+      WHERE customer_id IN ?
+      GROUP BY customer_id)
+ORDER BY customer_id, timestamp_ms, message_id`
+	rows, err := s.conn.Query(ctx, q, set(customerIDs), set(customerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("load latest journeys of %d customers: %w", len(customerIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tp schemas.Touchpoint
+		var ms int64
+		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
+			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.Properties, &tp.Context, &tp.Source, &tp.Version); err != nil {
+			return nil, fmt.Errorf("scan touchpoint: %w", err)
+		}
+		tp.Timestamp = time.UnixMilli(ms).UTC()
+		tp.ReceivedAt = tp.ReceivedAt.UTC()
+		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load latest journeys: %w", err)
+	}
+	return out, nil
+}
+
+// set binds a list of strings as an IN (…) set: a plain slice binds as an
+// Array, which IN does not take.
+func set(vals []string) clickhouse.GroupSet {
+	v := make([]any, len(vals))
+	for i, s := range vals {
+		v[i] = s
+	}
+	return clickhouse.GroupSet{Value: v}
+}

@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	cfg := chtest.NewDatabase(t)
+	ctx := context.Background()
+	again, err := store.Migrate(ctx, cfg)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if len(again) != 0 {
+		t.Fatalf("second migrate applied %d migrations, want 0", len(again))
+	}
+	s, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ms, _ := schemas.Migrations()
+	var n uint64
+	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM schema_migrations FINAL").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if int(n) != len(ms) {
+		t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     store.Config
+		wantErr bool
+	}{
+		{"address and database", store.Config{Addr: "127.0.0.1:9000", Database: "journeys"}, false},
+		{"empty address", store.Config{Database: "journeys"}, true},
+		{"database with a dash is not an identifier", store.Config{Addr: "x:1", Database: "a-b"}, true},
+		{"database with a quote", store.Config{Addr: "x:1", Database: "a`;DROP"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Validate() = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func tp(id, customer, journey, event string, ts time.Time) schemas.Touchpoint {
+	return schemas.Touchpoint{MessageID: id, CustomerID: customer, UserID: customer, Type: "track", Event: event,
+		Channel: "phone", Timestamp: ts, ReceivedAt: ts, JourneyID: journey, Properties: "{}", Context: "{}", Version: 1}
+}
+
+func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
+	s := chtest.Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 10, 1, 12, 0, 0, 250e6, time.UTC)
+	tps := []schemas.Touchpoint{
+		tp("m1", "alice", "j1", "call", t0),
+		tp("m2", "alice", "j1", "purchase", t0.Add(time.Hour)),
+		tp("m3", "alice", "j2", "page", t0.Add(48*time.Hour)),
+		tp("m4", "alice", "j2", "call", t0.Add(49*time.Hour)),
+		tp("m5", "bob", "j3", "page", t0),
+	}
+	journeys := []schemas.Journey{{JourneyID: "j1", CustomerID: "alice", StartedAt: t0, EndedAt: t0.Add(time.Hour),
+		Status: schemas.JourneyConverted, Touchpoints: 2, Channels: []string{"phone"}, Path: []string{"call", "purchase"}, Revenue: 10, Version: 9}}
+	flags := []schemas.FrictionFlag{{FlagID: "f1", Rule: "r", CustomerID: "alice", JourneyID: "j1", OccurredAt: t0,
+		DetectedAt: t0, Severity: schemas.SeverityWarning, Evidence: []string{"m1"}, Details: "{}", Version: 1}}
+	for i := 0; i < 2; i++ { // the second round is a replay
+		if err := s.InsertTouchpoints(ctx, tps); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertJourneys(ctx, journeys); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertFlags(ctx, flags); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for table, want := range map[string]uint64{"touchpoints": 5, "journeys": 1, "friction_flags": 1} {
+		var n uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("%s FINAL has %d rows after a replay, want %d", table, n, want)
+		}
+	}
+
+	stored, err := s.StoredMessageIDs(ctx, []string{"m1", "m4", "nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := stored["m1"]; !ok || len(stored) != 2 {
+		t.Errorf("StoredMessageIDs = %v, want m1 and m4", stored)
+	}
+
+	latest, err := s.LatestJourneyTouchpoints(ctx, []string{"alice", "bob", "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(latest["alice"]); got != "m3,m4" {
+		t.Errorf("alice's latest journey = %s, want m3,m4", got)
+	}
+	if got := ids(latest["bob"]); got != "m5" {
+		t.Errorf("bob's latest journey = %s, want m5", got)
+	}
+	if _, ok := latest["carol"]; ok {
+		t.Errorf("carol has no touchpoints but got %v", latest["carol"])
+	}
+	if got := latest["alice"][0].Timestamp; !got.Equal(t0.Add(48 * time.Hour)) {
+		t.Errorf("timestamp round trip = %v, want %v (millisecond precision)", got, t0.Add(48*time.Hour))
+	}
+}
+
+func ids(tps []schemas.Touchpoint) string {
+	s := ""
+	for i, tp := range tps {
+		if i > 0 {
+			s += ","
+		}
+		s += tp.MessageID
+	}
+	return s
+}

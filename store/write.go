@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/journeys/journeys/schemas"
+)
+
+// Column lists are explicit: clickhouse-go/v2 needs them with ClickHouse
+// 18.16, and they keep inserts working when later migrations add columns.
+const (
+	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, properties, context, source, version)`
+	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, version)`
+	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, version)`
+)
+
+// InsertTouchpoints writes touchpoint rows in one batch.
+func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertTouchpoints)
+	if err != nil {
+		return fmt.Errorf("prepare insert of %d touchpoints: %w", len(rows), err)
+	}
+	defer b.Abort()
+	for i := range rows {
+		r := &rows[i]
+		if err := b.Append(r.MessageID, r.CustomerID, r.AnonymousID, r.UserID, r.Type, r.Event, r.Channel,
+			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.Properties, r.Context, r.Source, r.Version); err != nil {
+			return fmt.Errorf("append touchpoint %s: %w", r.MessageID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d touchpoints: %w", len(rows), err)
+	}
+	return nil
+}
+
+// InsertJourneys writes journey rows in one batch.
+func (s *Store) InsertJourneys(ctx context.Context, rows []schemas.Journey) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertJourneys)
+	if err != nil {
+		return fmt.Errorf("prepare insert of %d journeys: %w", len(rows), err)
+	}
+	defer b.Abort()
+	for i := range rows {
+		r := &rows[i]
+		if err := b.Append(r.JourneyID, r.CustomerID, r.StartedAt, r.EndedAt, r.Status, r.Touchpoints,
+			nonNil(r.Channels), nonNil(r.Path), r.FrictionCount, r.Revenue, r.Version); err != nil {
+			return fmt.Errorf("append journey %s: %w", r.JourneyID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d journeys: %w", len(rows), err)
+	}
+	return nil
+}
+
+// InsertFlags writes friction flag rows in one batch.
+func (s *Store) InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertFlags)
+	if err != nil {
+		return fmt.Errorf("prepare insert of %d friction flags: %w", len(rows), err)
+	}
+	defer b.Abort()
+	for i := range rows {
+		r := &rows[i]
+		if err := b.Append(r.FlagID, r.Rule, r.CustomerID, r.JourneyID, r.OccurredAt, r.DetectedAt,
+			r.Severity, nonNil(r.Evidence), r.Details, r.Version); err != nil {
+			return fmt.Errorf("append friction flag %s: %w", r.FlagID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d friction flags: %w", len(rows), err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
