@@ -22,8 +22,11 @@ type Sink interface {
 	InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error
 	InsertJourneys(ctx context.Context, rows []schemas.Journey) error
 	InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) error
-	StoredMessageIDs(ctx context.Context, ids []string) (map[string]struct{}, error)
-	LatestJourneyTouchpoints(ctx context.Context, customerIDs []string) (map[string][]schemas.Touchpoint, error)
+	// StoredMessageIDs maps those of ids already stored to their journey.
+	StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error)
+	// JourneyHistory loads the touchpoints of the customers' latest
+	// journeys and of the listed journeys, in event-time order.
+	JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
 }
 
 // FlagPublisher hands friction flags to alerting and to systems that act on
@@ -79,6 +82,10 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("join consumer group %s: %w", p.cfg.GroupID, err)
 	}
 	defer group.Close()
+	// Closing the group ends the current generation, whose context every
+	// fetcher and the batch loop watch.
+	stop := context.AfterFunc(ctx, func() { group.Close() })
+	defer stop()
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
@@ -252,13 +259,23 @@ func (p *Processor) apply(ctx context.Context, batch []kafka.Message) (*output, 
 			unknown = append(unknown, c)
 		}
 	}
-	var stored map[string]struct{}
+	var stored map[string]string
 	var history map[string][]schemas.Touchpoint
 	err := p.retry(ctx, "recover", func() (err error) {
 		if stored, err = p.sink.StoredMessageIDs(ctx, ids); err != nil {
 			return err
 		}
-		history, err = p.sink.LatestJourneyTouchpoints(ctx, unknown)
+		if len(unknown) == 0 {
+			return nil
+		}
+		// Journeys that already hold records of this batch were written
+		// by a processor that stopped before committing: load them whole
+		// along with the latest ones, so their rows are rewritten in full.
+		touched := make([]string, 0, len(stored))
+		for _, j := range stored {
+			touched = append(touched, j)
+		}
+		history, err = p.sink.JourneyHistory(ctx, unknown, touched)
 		return err
 	})
 	if err != nil {

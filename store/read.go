@@ -10,25 +10,26 @@ import (
 	"github.com/journeys/journeys/schemas"
 )
 
-// StoredMessageIDs returns which of ids are already in the touchpoints table.
-// The processor drops those before they reach the journey engine: they were
-// applied before a crash or a rebalance, and the recovered state has them.
-func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]struct{}, error) {
-	found := make(map[string]struct{})
+// StoredMessageIDs returns which of ids are already in the touchpoints table,
+// each with the journey it was assigned to. The processor drops those before
+// they reach the journey engine: they were applied before a crash or a
+// rebalance, and the recovered state has them.
+func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	found := make(map[string]string)
 	if len(ids) == 0 {
 		return found, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT message_id FROM touchpoints WHERE message_id IN ?", set(ids))
+	rows, err := s.conn.Query(ctx, "SELECT message_id, any(journey_id) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, journey string
+		if err := rows.Scan(&id, &journey); err != nil {
 			return nil, fmt.Errorf("scan message id: %w", err)
 		}
-		found[id] = struct{}{}
+		found[id] = journey
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
@@ -36,28 +37,34 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 	return found, nil
 }
 
-// LatestJourneyTouchpoints returns, for each of the customers that has
-// touchpoints stored, the touchpoints of their latest journey (the journey of
-// their latest touchpoint) in event-time order. It is what the journey engine
-// needs to carry on where a previous processor stopped.
-func (s *Store) LatestJourneyTouchpoints(ctx context.Context, customerIDs []string) (map[string][]schemas.Touchpoint, error) {
+// JourneyHistory returns, for each of the customers that has touchpoints
+// stored, the touchpoints of their latest journey (the journey of their
+// latest touchpoint) and of the listed journeys, in event-time order. It is
+// what the journey engine needs to carry on where a previous processor
+// stopped, and to rewrite the rows of journeys that a crash may have left
+// half-written.
+func (s *Store) JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
 	out := make(map[string][]schemas.Touchpoint)
 	if len(customerIDs) == 0 {
 		return out, nil
+	}
+	if len(journeyIDs) == 0 {
+		journeyIDs = []string{""}
 	}
 	const q = `SELECT message_id, customer_id, anonymous_id, user_id, type, event, channel,
        timestamp_ms, received_at, journey_id, properties, context, source, version
 FROM touchpoints FINAL
 WHERE customer_id IN ?
-  AND (customer_id, journey_id) IN (
-      SELECT customer_id, argMax(journey_id, (timestamp_ms, message_id))
-      FROM touchpoints FINAL
-      WHERE customer_id IN ?
-      GROUP BY customer_id)
+  AND (journey_id IN ?
+       OR (customer_id, journey_id) IN (
+           SELECT customer_id, argMax(journey_id, (timestamp_ms, message_id))
+           FROM touchpoints FINAL
+           WHERE customer_id IN ?
+           GROUP BY customer_id))
 ORDER BY customer_id, timestamp_ms, message_id`
-	rows, err := s.conn.Query(ctx, q, set(customerIDs), set(customerIDs))
+	rows, err := s.conn.Query(ctx, q, set(customerIDs), set(journeyIDs), set(customerIDs))
 	if err != nil {
-		return nil, fmt.Errorf("load latest journeys of %d customers: %w", len(customerIDs), err)
+		return nil, fmt.Errorf("load journey history of %d customers: %w", len(customerIDs), err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -72,7 +79,7 @@ ORDER BY customer_id, timestamp_ms, message_id`
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load latest journeys: %w", err)
+		return nil, fmt.Errorf("load journey history: %w", err)
 	}
 	return out, nil
 }

@@ -103,11 +103,11 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := stored["m1"]; !ok || len(stored) != 2 {
-		t.Errorf("StoredMessageIDs = %v, want m1 and m4", stored)
+	if stored["m1"] != "j1" || stored["m4"] != "j2" || len(stored) != 2 {
+		t.Errorf("StoredMessageIDs = %v, want m1 in j1 and m4 in j2", stored)
 	}
 
-	latest, err := s.LatestJourneyTouchpoints(ctx, []string{"alice", "bob", "carol"})
+	latest, err := s.JourneyHistory(ctx, []string{"alice", "bob", "carol"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +119,13 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 	}
 	if _, ok := latest["carol"]; ok {
 		t.Errorf("carol has no touchpoints but got %v", latest["carol"])
+	}
+	withOld, err := s.JourneyHistory(ctx, []string{"alice"}, []string{"j1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(withOld["alice"]); got != "m1,m2,m3,m4" {
+		t.Errorf("alice's latest journey and j1 = %s, want m1,m2,m3,m4", got)
 	}
 	if got := latest["alice"][0].Timestamp; !got.Equal(t0.Add(48 * time.Hour)) {
 		t.Errorf("timestamp round trip = %v, want %v (millisecond precision)", got, t0.Add(48*time.Hour))

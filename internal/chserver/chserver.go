@@ -112,7 +112,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.TCPPort)) }
 
 // HTTPAddr is the host:port of the HTTP interface.
-func (s *Server) HTTPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.HTTPPort)) }
+func (s *Server) HTTPAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.HTTPPort))
+}
 
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.cfg.Dir }
