@@ -1,0 +1,100 @@
+package journey
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/journeys/journeys/schemas"
+)
+
+// benchTouchpoints is a realistic mix: many customers, mostly page views,
+// some calls and some purchases, in event-time order, spanning about 60 days
+// so that journeys convert, stay open and get abandoned.
+func benchTouchpoints(n, customers int) []schemas.Touchpoint {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, customers)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%07d", i)
+	}
+	step := 60 * 24 * time.Hour / time.Duration(n)
+	tps := make([]schemas.Touchpoint, n)
+	for i := range tps {
+		var typ, event, props string
+		switch r := rng.IntN(100); {
+		case r < 70:
+			typ, event, props = schemas.TypePage, schemas.TypePage, `{"path":"/products/42","title":"Product"}`
+		case r < 82:
+			typ, event, props = schemas.TypeTrack, "product_viewed", `{"product_id":"p-42"}`
+		case r < 86:
+			typ, event, props = schemas.TypeTrack, "email", `{"campaign":"spring"}`
+		case r < 94:
+			typ, event, props = schemas.TypeTrack, schemas.EventCall, `{"queue":"billing","wait_seconds":95}`
+		case r < 97:
+			typ, event, props = schemas.TypeTrack, "checkout_started", `{}`
+		default:
+			typ, event, props = schemas.TypeTrack, schemas.EventPurchase, fmt.Sprintf(`{"revenue":%d.95,"order_id":"o-%d","currency":"EUR"}`, 10+rng.IntN(200), i)
+		}
+		c := ids[rng.IntN(customers)]
+		at := t0.Add(time.Duration(i) * step)
+		tps[i] = schemas.Touchpoint{
+			MessageID:   fmt.Sprintf("%08x-4b1d-4c2e-9f00-%012x", i, rng.Uint64()&0xffffffffffff),
+			CustomerID:  c,
+			UserID:      c,
+			AnonymousID: "anon-" + c,
+			Type:        typ,
+			Event:       event,
+			Channel:     schemas.DefaultChannel(typ, event),
+			Timestamp:   at,
+			ReceivedAt:  at.Add(200 * time.Millisecond),
+			Properties:  props,
+			Context:     `{"ip":"192.0.2.1"}`,
+			Source:      "web",
+		}
+	}
+	return tps
+}
+
+// benchInput is built once: the benchmark function runs several times.
+var benchInput = sync.OnceValue(func() []schemas.Touchpoint { return benchTouchpoints(1<<20, 50_000) })
+
+func BenchmarkEngineApply(b *testing.B) {
+	tps := benchInput()
+	e := New(Config{}, fakeClock)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(tps)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			e.Reset() // the input starts over in event time
+			b.StartTimer()
+		}
+		e.Apply(tps[k])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEngineMemory reports the heap held per customer after folding the
+// benchmark mix (about 20 touchpoints per customer over 60 days).
+func BenchmarkEngineMemory(b *testing.B) {
+	tps := benchInput()
+	var perCustomer float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e := New(Config{}, fakeClock)
+		for _, tp := range tps {
+			e.Apply(tp)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perCustomer = float64(after.HeapAlloc-before.HeapAlloc) / float64(e.Len())
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perCustomer, "B/customer")
+}

@@ -1,0 +1,95 @@
+package journey
+
+import (
+	"time"
+
+	"github.com/journeys/journeys/schemas"
+)
+
+// t0 is the start of every hand-built timeline; times are given in days after it.
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// detectedAt is what the fake clock says.
+var detectedAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func fakeClock() time.Time { return detectedAt }
+
+func day(d float64) time.Time { return t0.Add(time.Duration(d * float64(24*time.Hour))) }
+
+// touch builds a touchpoint of customer c-1 as the processor would fill it.
+func touch(id, event string, d float64) schemas.Touchpoint {
+	typ := schemas.TypeTrack
+	if event == schemas.TypePage {
+		typ = schemas.TypePage
+	}
+	return schemas.Touchpoint{
+		MessageID:  id,
+		CustomerID: "c-1",
+		UserID:     "c-1",
+		Type:       typ,
+		Event:      event,
+		Channel:    schemas.DefaultChannel(typ, event),
+		Timestamp:  day(d),
+		ReceivedAt: day(d).Add(time.Second),
+		Properties: "{}",
+		Context:    "{}",
+		Source:     "test",
+	}
+}
+
+func page(id string, d float64) schemas.Touchpoint      { return touch(id, schemas.TypePage, d) }
+func phoneCall(id string, d float64) schemas.Touchpoint { return touch(id, schemas.EventCall, d) }
+
+func purchase(id string, d float64, props string) schemas.Touchpoint {
+	tp := touch(id, schemas.EventPurchase, d)
+	tp.Properties = props
+	return tp
+}
+
+func forCustomer(customerID string, tp schemas.Touchpoint) schemas.Touchpoint {
+	tp.CustomerID, tp.UserID = customerID, customerID
+	return tp
+}
+
+func onChannel(channel string, tp schemas.Touchpoint) schemas.Touchpoint {
+	tp.Channel = channel
+	return tp
+}
+
+// fold applies touchpoints to a fresh engine and collects everything returned.
+type folded struct {
+	touchpoints []schemas.Touchpoint
+	journeys    []schemas.Journey // every row, in emission order
+	flags       []schemas.FrictionFlag
+	duplicates  int
+}
+
+func foldAll(e *Engine, tps []schemas.Touchpoint) folded {
+	var f folded
+	for _, tp := range tps {
+		r := e.Apply(tp)
+		if r.Duplicate {
+			f.duplicates++
+			continue
+		}
+		f.touchpoints = append(f.touchpoints, *r.Touchpoint)
+		f.journeys = append(f.journeys, r.Journeys...)
+		f.flags = append(f.flags, r.Flags...)
+	}
+	return f
+}
+
+// latest keeps the last row of each journey, in order of first appearance.
+func latest(rows []schemas.Journey) []schemas.Journey {
+	var out []schemas.Journey
+	idx := map[string]int{}
+	for _, r := range rows {
+		if i, ok := idx[r.JourneyID]; ok {
+			out[i] = r
+			continue
+		}
+		idx[r.JourneyID] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
