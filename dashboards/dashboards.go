@@ -1,0 +1,224 @@
+package dashboards
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+//go:embed *.json provisioning
+var files embed.FS
+
+// DataSourceRef is how a panel or target names its data source.
+type DataSourceRef struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+// Dashboard is one embedded Grafana dashboard, with the fields Journeys
+// checks and runs.
+type Dashboard struct {
+	// File is the embedded file name, e.g. "cx-overview.json".
+	File          string
+	UID           string
+	Title         string
+	SchemaVersion int
+	Panels        []Panel
+	Variables     []Variable
+}
+
+// Panel is one panel; rows nest their collapsed panels in Panels.
+type Panel struct {
+	ID         int            `json:"id"`
+	Type       string         `json:"type"`
+	Title      string         `json:"title"`
+	Datasource *DataSourceRef `json:"datasource"`
+	Targets    []Target       `json:"targets"`
+	Panels     []Panel        `json:"panels"`
+}
+
+// Target is one query of a panel, in the plugin's raw SQL mode.
+type Target struct {
+	RefID      string         `json:"refId"`
+	Datasource *DataSourceRef `json:"datasource"`
+	EditorType string         `json:"editorType"`
+	QueryType  string         `json:"queryType"`
+	// Format is the plugin's result format: 0 time series, 1 table.
+	Format *int   `json:"format"`
+	RawSQL string `json:"rawSql"`
+}
+
+// Variable is a dashboard template variable with its saved current value.
+type Variable struct {
+	Name       string
+	Type       string
+	Query      string
+	IncludeAll bool
+	Multi      bool
+	// AllValue, when set, replaces the variable verbatim when All is chosen.
+	AllValue string
+	// Current holds the saved selection; AllSelected is "$__all".
+	Current []string
+	Options []string
+}
+
+// AllSelected is Grafana's value for "All" in a variable's selection.
+const AllSelected = "$__all"
+
+// Query is one panel target, ready to expand and run.
+type Query struct {
+	PanelID    int
+	PanelTitle string
+	RefID      string
+	// RawSQL is the target's SQL as saved, with template variables and
+	// plugin macros.
+	RawSQL string
+	// Format is the plugin's result format: 0 time series, 1 table.
+	Format int
+	vars   []Variable
+}
+
+// Expand returns the SQL Grafana would send to ClickHouse over r with the
+// dashboard's template variables at their saved defaults.
+func (q Query) Expand(r TimeRange) (string, error) {
+	sql, err := Interpolate(q.RawSQL, q.vars)
+	if err != nil {
+		return "", fmt.Errorf("panel %d %q target %s: %w", q.PanelID, q.PanelTitle, q.RefID, err)
+	}
+	out, err := Expand(sql, r)
+	if err != nil {
+		return "", fmt.Errorf("panel %d %q target %s: %w", q.PanelID, q.PanelTitle, q.RefID, err)
+	}
+	return out, nil
+}
+
+// Queries lists the targets of every panel, nested ones included, in panel
+// order.
+func (d Dashboard) Queries() []Query {
+	var out []Query
+	var walk func([]Panel)
+	walk = func(ps []Panel) {
+		for _, p := range ps {
+			for _, t := range p.Targets {
+				q := Query{PanelID: p.ID, PanelTitle: p.Title, RefID: t.RefID, RawSQL: t.RawSQL, vars: d.Variables}
+				if t.Format != nil {
+					q.Format = *t.Format
+				}
+				out = append(out, q)
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+	return out
+}
+
+// Load parses every embedded dashboard, sorted by file name.
+func Load() ([]Dashboard, error) {
+	names, err := fs.Glob(files, "*.json")
+	if err != nil {
+		return nil, fmt.Errorf("list embedded dashboards: %w", err)
+	}
+	sort.Strings(names)
+	out := make([]Dashboard, 0, len(names))
+	for _, name := range names {
+		body, err := files.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read dashboard %s: %w", name, err)
+		}
+		d, err := Parse(body)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard %s: %w", name, err)
+		}
+		d.File = path.Base(name)
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// JSON returns the embedded file of a dashboard, as Grafana reads it.
+func JSON(file string) ([]byte, error) {
+	return files.ReadFile(file)
+}
+
+// Parse reads a Grafana dashboard JSON document.
+func Parse(body []byte) (Dashboard, error) {
+	var raw struct {
+		UID           string  `json:"uid"`
+		Title         string  `json:"title"`
+		SchemaVersion int     `json:"schemaVersion"`
+		Panels        []Panel `json:"panels"`
+		Templating    struct {
+			List []struct {
+				Name       string          `json:"name"`
+				Type       string          `json:"type"`
+				Query      json.RawMessage `json:"query"`
+				IncludeAll bool            `json:"includeAll"`
+				Multi      bool            `json:"multi"`
+				AllValue   *string         `json:"allValue"`
+				Current    struct {
+					Value json.RawMessage `json:"value"`
+				} `json:"current"`
+				Options []struct {
+					Value json.RawMessage `json:"value"`
+				} `json:"options"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return Dashboard{}, fmt.Errorf("parse dashboard json: %w", err)
+	}
+	d := Dashboard{UID: raw.UID, Title: raw.Title, SchemaVersion: raw.SchemaVersion, Panels: raw.Panels}
+	for _, v := range raw.Templating.List {
+		tv := Variable{Name: v.Name, Type: v.Type, IncludeAll: v.IncludeAll, Multi: v.Multi}
+		if v.AllValue != nil {
+			tv.AllValue = *v.AllValue
+		}
+		// A query variable of some plugins saves an object here; only the
+		// text form (custom variables) is used.
+		var q string
+		if json.Unmarshal(v.Query, &q) == nil {
+			tv.Query = q
+		}
+		cur, err := stringOrList(v.Current.Value)
+		if err != nil {
+			return Dashboard{}, fmt.Errorf("variable %s current value: %w", v.Name, err)
+		}
+		tv.Current = cur
+		for _, o := range v.Options {
+			vals, err := stringOrList(o.Value)
+			if err != nil {
+				return Dashboard{}, fmt.Errorf("variable %s option: %w", v.Name, err)
+			}
+			tv.Options = append(tv.Options, vals...)
+		}
+		if len(tv.Options) == 0 && tv.Type == "custom" {
+			for _, o := range strings.Split(tv.Query, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					tv.Options = append(tv.Options, o)
+				}
+			}
+		}
+		d.Variables = append(d.Variables, tv)
+	}
+	return d, nil
+}
+
+func stringOrList(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, fmt.Errorf("want a string or a list of strings: %w", err)
+	}
+	return many, nil
+}

@@ -1,0 +1,18 @@
+// Package dashboards owns the Grafana side of Journeys: the dashboard JSON
+// (cx-overview.json, for CX teams), the Grafana provisioning of the
+// ClickHouse data source and of the dashboards, and the Go that loads,
+// checks and runs their queries.
+//
+// The dashboards use the official ClickHouse plugin
+// (grafana-clickhouse-datasource) in raw SQL mode. Expand reproduces the
+// plugin's macro expansion ($__timeFilter, $__fromTime, $__toTime,
+// $__interval_s, …) so that tests can run every panel's SQL against a real
+// ClickHouse, and Query.Expand first fills in the dashboard's template
+// variables at their saved defaults, as Grafana does before the plugin
+// sees the query.
+//
+// All SQL must run on ClickHouse 18.16 and on the current LTS. 18.16 lacks
+// toStartOfInterval, so the plugin's $__timeInterval is refused here and
+// panels bucket time with intDiv(toUInt32(col), $__interval_s) *
+// $__interval_s instead.
+package dashboards

@@ -1,0 +1,138 @@
+package dashboards
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedDashboardsAreValid(t *testing.T) {
+	ds, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) == 0 {
+		t.Fatal("no dashboards embedded")
+	}
+	uids := map[string]string{}
+	for _, d := range ds {
+		if err := Validate(d); err != nil {
+			t.Errorf("%s: %v", d.File, err)
+		}
+		if other, dup := uids[d.UID]; dup {
+			t.Errorf("%s and %s share uid %q", d.File, other, d.UID)
+		}
+		uids[d.UID] = d.File
+		if len(d.Queries()) == 0 {
+			t.Errorf("%s has no queries", d.File)
+		}
+	}
+}
+
+func TestCXOverviewHasThePanelsCXTeamsExpect(t *testing.T) {
+	ds, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cx *Dashboard
+	for i := range ds {
+		if ds[i].File == "cx-overview.json" {
+			cx = &ds[i]
+		}
+	}
+	if cx == nil {
+		t.Fatal("cx-overview.json not embedded")
+	}
+	want := map[string]int{ // title → format
+		"Touchpoints per channel": 0,
+		"Journeys by status":      1,
+		"Conversion rate":         1,
+		"Friction flags by rule":  0,
+		"Calls before purchase":   1,
+	}
+	for _, q := range cx.Queries() {
+		f, ok := want[q.PanelTitle]
+		if !ok {
+			continue
+		}
+		if q.Format != f {
+			t.Errorf("panel %q format %d, want %d", q.PanelTitle, q.Format, f)
+		}
+		delete(want, q.PanelTitle)
+	}
+	for title := range want {
+		t.Errorf("panel %q missing", title)
+	}
+}
+
+func TestDataSourcesProvisionTheDashboardsUID(t *testing.T) {
+	srcs, err := DataSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		if s.UID != "journeys-clickhouse" {
+			continue
+		}
+		if s.Type != "grafana-clickhouse-datasource" {
+			t.Errorf("type %q", s.Type)
+		}
+		for k, v := range map[string]any{"host": "clickhouse", "port": 9000, "protocol": "native", "defaultDatabase": "journeys"} {
+			if s.JSONData[k] != v {
+				t.Errorf("jsonData.%s = %v, want %v", k, s.JSONData[k], v)
+			}
+		}
+		return
+	}
+	t.Fatal("journeys-clickhouse not provisioned")
+}
+
+func TestValidateFindsBrokenDashboards(t *testing.T) {
+	const good = `{"uid":"u","title":"T","schemaVersion":39,"panels":[
+	  {"id":1,"type":"stat","title":"A","datasource":{"type":"grafana-clickhouse-datasource","uid":"journeys-clickhouse"},
+	   "targets":[{"refId":"A","format":1,"rawSql":"SELECT 1 WHERE $__timeFilter(t)"}]}]}`
+	cases := []struct {
+		name   string
+		json   string
+		errHas string
+	}{
+		{name: "a well-formed dashboard passes", json: good},
+		{name: "schemaVersion missing",
+			json:   strings.Replace(good, `"schemaVersion":39,`, "", 1),
+			errHas: "schemaVersion is missing"},
+		{name: "datasource uid not provisioned",
+			json:   strings.Replace(good, `"uid":"journeys-clickhouse"`, `"uid":"elsewhere"`, 1),
+			errHas: `datasource uid "elsewhere" is not provisioned`},
+		{name: "target without SQL",
+			json:   strings.Replace(good, `"rawSql":"SELECT 1 WHERE $__timeFilter(t)"`, `"rawSql":""`, 1),
+			errHas: "rawSql is empty"},
+		{name: "duplicate panel ids",
+			json: strings.Replace(good, `]}]}`, `]},
+			  {"id":1,"type":"stat","title":"B","datasource":{"type":"grafana-clickhouse-datasource","uid":"journeys-clickhouse"},
+			   "targets":[{"refId":"A","format":1,"rawSql":"SELECT 2"}]}]}`, 1),
+			errHas: `id also used by "A"`},
+		{name: "macro that 18.16 cannot run",
+			json:   strings.Replace(good, `$__timeFilter(t)`, `$__timeInterval(t) > 0`, 1),
+			errHas: "$__timeInterval"},
+		{name: "format missing",
+			json:   strings.Replace(good, `"format":1,`, "", 1),
+			errHas: "format must be"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Parse([]byte(c.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Validate(d)
+			if c.errHas == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.errHas) {
+				t.Fatalf("Validate = %v, want error with %q", err, c.errHas)
+			}
+		})
+	}
+}
