@@ -424,10 +424,12 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 		Type:        ev.Type,
 		Event:       ev.EventName(),
 		Channel:     ev.Channel,
-		Timestamp:   ev.Timestamp.UTC(),
-		ReceivedAt:  ev.ReceivedAt.UTC(),
-		Properties:  props,
-		Context:     ctxJSON,
-		Source:      ev.Source,
+		// ClickHouse keeps milliseconds; the engine sees what a restore
+		// from ClickHouse will see.
+		Timestamp:  ev.Timestamp.UTC().Truncate(time.Millisecond),
+		ReceivedAt: ev.ReceivedAt.UTC(),
+		Properties: props,
+		Context:    ctxJSON,
+		Source:     ev.Source,
 	}, nil
 }

@@ -1,0 +1,96 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/report"
+	"github.com/journeys/journeys/simulate"
+	"github.com/journeys/journeys/store"
+)
+
+// simulated sends a generated month through ingest, the broker and the
+// processor into a fresh database, and returns the dataset and the store
+// once every acknowledged event is stored and every journey written.
+func simulated(t *testing.T, customers int) (*simulate.Dataset, *store.Store) {
+	t.Helper()
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	runProcessor(t, b, s)
+
+	cfg := simulate.Config{Customers: customers, Seed: 7, Start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}.WithDefaults()
+	ds := simulate.Generate(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stats, err := simulate.Send(ctx, http.DefaultClient, url, "test-key", ds, cfg)
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	if stats.Acknowledged != ds.TotalEvents {
+		t.Fatalf("acknowledged %d of %d events", stats.Acknowledged, ds.TotalEvents)
+	}
+	waitTouchpoints(t, s, uint64(ds.TotalEvents))
+	journeys := 0
+	for _, e := range ds.PerCustomer {
+		journeys += e.Journeys
+	}
+	eventually(t, 60*time.Second, "every journey written", func() (bool, string) {
+		n := count(t, s, "SELECT count() FROM journeys FINAL")
+		return n == uint64(journeys), fmt.Sprintf("%d of %d journeys", n, journeys)
+	})
+	return ds, s
+}
+
+func TestSimulatedMonthMatchesItsGroundTruth(t *testing.T) {
+	ds, s := simulated(t, 300)
+	sum, err := report.Load(context.Background(), s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Touchpoints != uint64(ds.TotalEvents) {
+		t.Errorf("touchpoints = %d, want %d", sum.Touchpoints, ds.TotalEvents)
+	}
+	if got := sum.JourneysByStatus["converted"]; got != uint64(ds.Purchases) {
+		t.Errorf("converted journeys = %d, want one per purchase: %d", got, ds.Purchases)
+	}
+	var flags uint64
+	for _, rc := range sum.FlagsByRule {
+		if rc.Rule == "repeated_calls_before_purchase" {
+			flags += rc.Flags
+		}
+	}
+	if flags != uint64(ds.ExpectedFlags) {
+		t.Errorf("repeated_calls_before_purchase flags = %d, want %d", flags, ds.ExpectedFlags)
+	}
+	for i, want := range ds.CallsBeforePurchase {
+		if sum.CallsBeforePurchase[i] != uint64(want) {
+			t.Errorf("calls-before-purchase histogram = %v, want %v", sum.CallsBeforePurchase, ds.CallsBeforePurchase)
+			break
+		}
+	}
+	// Per customer: the flags land on the right people.
+	rows, err := s.Conn().Query(context.Background(), "SELECT customer_id, count() FROM friction_flags FINAL GROUP BY customer_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var c string
+		var n uint64
+		if err := rows.Scan(&c, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[c] = int(n)
+	}
+	for c, e := range ds.PerCustomer {
+		if got[c] != e.Flags {
+			t.Errorf("customer %s has %d flags, want %d", c, got[c], e.Flags)
+		}
+	}
+}
