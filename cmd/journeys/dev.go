@@ -64,7 +64,12 @@ func runDev(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) e
 	envFile := filepath.Join(*dataDir, "dev.env")
 	vars := fmt.Sprintf("JOURNEYS_URL=%s\nJOURNEYS_CLICKHOUSE=%s\nJOURNEYS_DATABASE=%s\nJOURNEYS_KAFKA=%s\n",
 		p.URL, chCfg.Addr, chCfg.Database, strings.Join(b.Addrs(), ","))
-	if err := os.WriteFile(envFile, []byte(vars), 0o644); err != nil {
+	// Written whole, then renamed: scripts wait for the file to appear.
+	if err := os.WriteFile(envFile+".tmp", []byte(vars), 0o644); err != nil {
+		p.Close()
+		return fmt.Errorf("write %s: %w", envFile, err)
+	}
+	if err := os.Rename(envFile+".tmp", envFile); err != nil {
 		p.Close()
 		return fmt.Errorf("write %s: %w", envFile, err)
 	}
