@@ -127,7 +127,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		total += s.JourneysByStatus[st]
 	}
 	if total > 0 {
-		fmt.Fprintf(tw, "  conversion\t%.1f%%\n", 100*float64(s.JourneysByStatus["converted"])/float64(total))
+		fmt.Fprintf(tw, "  converted / all\t%.1f%%\n", 100*float64(s.JourneysByStatus["converted"])/float64(total))
 	}
 	fmt.Fprintln(tw, "\nFriction flags by rule")
 	if len(s.FlagsByRule) == 0 {
