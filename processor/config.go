@@ -28,6 +28,9 @@ type Config struct {
 	// to MaxRetryBackoff. Defaults 200ms and 10s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// IdleCloseInterval is how often journeys that went idle are closed
+	// while no records arrive; default 10s.
+	IdleCloseInterval time.Duration
 	// Journey configures journeys and friction rules.
 	Journey journey.Config
 }
@@ -60,6 +63,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRetryBackoff == 0 {
 		c.MaxRetryBackoff = 10 * time.Second
+	}
+	if c.IdleCloseInterval == 0 {
+		c.IdleCloseInterval = 10 * time.Second
 	}
 	if c.Journey == (journey.Config{}) {
 		c.Journey = journey.DefaultConfig()

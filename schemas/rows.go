@@ -32,6 +32,11 @@ type Touchpoint struct {
 	Properties  string // JSON text
 	Context     string // JSON text
 	Source      string
+	// KafkaPartition and KafkaOffset locate the record the touchpoint came
+	// from. They are written with the row, atomically, so a processor that
+	// takes over a partition knows which records were written already.
+	KafkaPartition int32
+	KafkaOffset    int64
 	// Version orders rewrites of the same message (a later journey
 	// assignment wins in ReplacingMergeTree).
 	Version uint64

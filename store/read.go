@@ -37,12 +37,36 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 	return found, nil
 }
 
+// touchpointColumns are read back in the order scanTouchpoints expects.
+const touchpointColumns = `message_id, customer_id, anonymous_id, user_id, type, event, channel,
+       timestamp_ms, received_at, journey_id, properties, context, source, kafka_partition, kafka_offset, version`
+
+// scanTouchpoints runs q and hands each touchpoint row to fn in order.
+func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint), q string, args ...any) error {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tp schemas.Touchpoint
+		var ms int64
+		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
+			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version); err != nil {
+			return fmt.Errorf("scan touchpoint: %w", err)
+		}
+		tp.Timestamp = time.UnixMilli(ms).UTC()
+		tp.ReceivedAt = tp.ReceivedAt.UTC()
+		fn(tp)
+	}
+	return rows.Err()
+}
+
 // JourneyHistory returns, for each of the customers that has touchpoints
 // stored, the touchpoints of their latest journey (the journey of their
 // latest touchpoint) and of the listed journeys, in event-time order. It is
-// what the journey engine needs to carry on where a previous processor
-// stopped, and to rewrite the rows of journeys that a crash may have left
-// half-written.
+// what the journey engine needs to rewrite the rows of journeys that a
+// crash may have left half-written.
 func (s *Store) JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
 	out := make(map[string][]schemas.Touchpoint)
 	if len(customerIDs) == 0 {
@@ -51,8 +75,7 @@ func (s *Store) JourneyHistory(ctx context.Context, customerIDs, journeyIDs []st
 	if len(journeyIDs) == 0 {
 		journeyIDs = []string{""}
 	}
-	const q = `SELECT message_id, customer_id, anonymous_id, user_id, type, event, channel,
-       timestamp_ms, received_at, journey_id, properties, context, source, version
+	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
 WHERE customer_id IN ?
   AND (journey_id IN ?
@@ -62,26 +85,58 @@ WHERE customer_id IN ?
            WHERE customer_id IN ?
            GROUP BY customer_id))
 ORDER BY customer_id, timestamp_ms, message_id`
-	rows, err := s.conn.Query(ctx, q, set(customerIDs), set(journeyIDs), set(customerIDs))
+	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
+		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
+	}, q, set(customerIDs), set(journeyIDs), set(customerIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load journey history of %d customers: %w", len(customerIDs), err)
 	}
+	return out, nil
+}
+
+// OpenJourneyTouchpoints hands fn the touchpoints of every journey whose
+// latest row is open and whose records came from the given Kafka
+// partitions, customer by customer in event-time order. A processor taking
+// over partitions rebuilds its customers' state from them: a customer whose
+// journeys are all closed needs none.
+func (s *Store) OpenJourneyTouchpoints(ctx context.Context, partitions []int32, fn func(schemas.Touchpoint)) error {
+	if len(partitions) == 0 {
+		return nil
+	}
+	q := `SELECT ` + touchpointColumns + `
+FROM touchpoints FINAL
+WHERE kafka_partition IN ?
+  AND journey_id IN (SELECT journey_id FROM journeys FINAL WHERE status = 'open')
+ORDER BY customer_id, timestamp_ms, message_id`
+	if err := s.scanTouchpoints(ctx, fn, q, partitionSet(partitions)); err != nil {
+		return fmt.Errorf("load open journeys: %w", err)
+	}
+	return nil
+}
+
+// WrittenOffsets returns, for each of the partitions that has touchpoints
+// stored, the highest Kafka offset written from it. Records at or below it
+// were applied by an earlier processor, whether or not it committed them.
+func (s *Store) WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]int64, error) {
+	out := make(map[int32]int64)
+	if len(partitions) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM touchpoints WHERE kafka_partition IN ? GROUP BY kafka_partition",
+		partitionSet(partitions))
+	if err != nil {
+		return nil, fmt.Errorf("read written offsets: %w", err)
+	}
 	defer rows.Close()
 	for rows.Next() {
-		var tp schemas.Touchpoint
-		var ms int64
-		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
-			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.Properties, &tp.Context, &tp.Source, &tp.Version); err != nil {
-			return nil, fmt.Errorf("scan touchpoint: %w", err)
+		var p int32
+		var off int64
+		if err := rows.Scan(&p, &off); err != nil {
+			return nil, fmt.Errorf("scan written offset: %w", err)
 		}
-		tp.Timestamp = time.UnixMilli(ms).UTC()
-		tp.ReceivedAt = tp.ReceivedAt.UTC()
-		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
+		out[p] = off
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load journey history: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // set binds a list of strings as an IN (…) set: a plain slice binds as an
@@ -90,6 +145,14 @@ func set(vals []string) clickhouse.GroupSet {
 	v := make([]any, len(vals))
 	for i, s := range vals {
 		v[i] = s
+	}
+	return clickhouse.GroupSet{Value: v}
+}
+
+func partitionSet(partitions []int32) clickhouse.GroupSet {
+	v := make([]any, len(partitions))
+	for i, p := range partitions {
+		v[i] = p
 	}
 	return clickhouse.GroupSet{Value: v}
 }

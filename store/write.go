@@ -10,7 +10,7 @@ import (
 // Column lists are explicit: clickhouse-go/v2 needs them with ClickHouse
 // 18.16, and they keep inserts working when later migrations add columns.
 const (
-	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, properties, context, source, version)`
+	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, properties, context, source, kafka_partition, kafka_offset, version)`
 	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, version)`
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, version)`
 )
@@ -28,7 +28,7 @@ func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.MessageID, r.CustomerID, r.AnonymousID, r.UserID, r.Type, r.Event, r.Channel,
-			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.Properties, r.Context, r.Source, r.Version); err != nil {
+			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
 			return fmt.Errorf("append touchpoint %s: %w", r.MessageID, err)
 		}
 	}

@@ -14,7 +14,9 @@ import (
 
 func TestMain(m *testing.M) { chtest.Main(m) }
 
-var t0 = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+// t0 is recent: journeys idle for 30 days are closed by the wall clock, and
+// the scenarios must stay open where they say so.
+var t0 = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -20).Add(9 * time.Hour)
 
 func day(d float64) time.Time { return t0.Add(time.Duration(d * float64(24*time.Hour))) }
 
@@ -265,5 +267,23 @@ func TestRestartMidJourneyCarriesOnFromClickHouse(t *testing.T) {
 	}
 	if n := count(t, s, "SELECT count() FROM journeys FINAL WHERE customer_id = 'mia' AND status = 'converted' AND touchpoints = 5 AND journey_id = ?", f.journey); n != 1 {
 		t.Errorf("mia's journey should be converted with 5 touchpoints and carry the flag:\n%s", snapshot(t, s))
+	}
+}
+
+func TestIdleJourneyIsAbandonedByTheWallClock(t *testing.T) {
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	runProcessor(t, b, s)
+
+	long := t0.AddDate(0, 0, -25) // 45 days ago: idle past the 30-day timeout
+	send(t, url, page("o1", "olga", long), call("o2", "olga", long.Add(time.Hour)),
+		page("p1", "piet", day(0)))
+	waitTouchpoints(t, s, 3)
+	eventually(t, 30*time.Second, "olga's journey abandoned", func() (bool, string) {
+		return count(t, s, "SELECT count() FROM journeys FINAL WHERE customer_id = 'olga' AND status = 'abandoned' AND touchpoints = 2") == 1, snapshot(t, s)
+	})
+	if n := count(t, s, "SELECT count() FROM journeys FINAL WHERE customer_id = 'piet' AND status = 'open'"); n != 1 {
+		t.Errorf("piet's journey is 20 days old and must stay open:\n%s", snapshot(t, s))
 	}
 }

@@ -18,6 +18,10 @@ CREATE TABLE IF NOT EXISTS touchpoints (
     properties   String,
     context      String,
     source       String,
+    -- The Kafka record the row came from: a processor taking over a
+    -- partition reads max(kafka_offset) to know what was written already.
+    kafka_partition Int32,
+    kafka_offset    Int64,
     version      UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(timestamp)

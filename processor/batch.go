@@ -1,0 +1,302 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/journeys/journeys/schemas"
+)
+
+// consume gathers records into batches and processes each to the commit.
+// While no records come, it still closes journeys that went idle.
+func (p *Processor) consume(ctx context.Context, gen *kafka.Generation, g *generation, records <-chan kafka.Message) {
+	batch := make([]kafka.Message, 0, p.cfg.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	idle := time.NewTicker(p.cfg.IdleCloseInterval)
+	defer idle.Stop()
+	for {
+		live := false
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-records:
+			if len(batch) == 0 {
+				timer.Reset(p.cfg.BatchWait)
+			}
+			batch = append(batch, m)
+			if len(batch) < p.cfg.BatchSize {
+				continue
+			}
+		case <-timer.C:
+			// A batch that did not fill up means the partitions are read
+			// to their end: the stream is live.
+			live = true
+		case <-idle.C:
+			if len(batch) > 0 {
+				continue
+			}
+			if err := p.closeIdle(ctx, g); err != nil {
+				return
+			}
+			continue
+		}
+		timer.Stop()
+		if err := p.processBatch(ctx, gen, g, batch, live); err != nil {
+			// Only cancellation ends processBatch with an error: the
+			// generation is over and the next owner reads the batch again.
+			p.log.Info("batch abandoned at end of generation", "records", len(batch), "err", err)
+			return
+		}
+		batch = batch[:0]
+	}
+}
+
+// output is what one batch writes.
+type output struct {
+	touchpoints []schemas.Touchpoint
+	journeys    []schemas.Journey
+	index       map[string]int // journey id → position in journeys
+	flags       []schemas.FrictionFlag
+}
+
+// addJourneys keeps the highest version of each journey.
+func (o *output) addJourneys(js []schemas.Journey) {
+	if o.index == nil {
+		o.index = map[string]int{}
+	}
+	for _, j := range js {
+		if i, ok := o.index[j.JourneyID]; ok {
+			if j.Version >= o.journeys[i].Version {
+				o.journeys[i] = j
+			}
+			continue
+		}
+		o.index[j.JourneyID] = len(o.journeys)
+		o.journeys = append(o.journeys, j)
+	}
+}
+
+// processBatch applies one batch and writes it; it returns only once the
+// batch's offsets are committed, or with an error when ctx ends first.
+func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *generation, batch []kafka.Message, live bool) error {
+	start := time.Now()
+	out, err := p.apply(ctx, g, batch)
+	if err != nil {
+		return err
+	}
+	out.addJourneys(g.pending)
+	out.addJourneys(p.engine.CloseIdle(p.watermark(live)))
+	if err := p.write(ctx, out); err != nil {
+		return err
+	}
+	g.pending = nil
+	offsets := map[int]int64{}
+	for _, m := range batch {
+		if m.Offset+1 > offsets[m.Partition] {
+			offsets[m.Partition] = m.Offset + 1
+		}
+	}
+	if err := p.retry(ctx, "commit", func() error {
+		return gen.CommitOffsets(map[string]map[int]int64{p.cfg.Topic: offsets})
+	}); err != nil {
+		return err
+	}
+	p.metrics.batches.Inc()
+	p.metrics.batchDuration.Observe(time.Since(start).Seconds())
+	p.metrics.customers.Set(float64(p.engine.Len()))
+	return nil
+}
+
+// watermark is the time up to which journeys count as idle: the latest event
+// time seen, or the wall clock while the stream is live, so that a quiet
+// customer's journey does not stay open forever.
+func (p *Processor) watermark(live bool) time.Time {
+	if live {
+		p.live = true
+	}
+	wm := p.maxEventTime
+	if p.live {
+		if now := p.now(); now.After(wm) {
+			wm = now
+		}
+	}
+	return wm
+}
+
+// closeIdle writes the journeys that went idle while no records came.
+func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
+	out := &output{}
+	out.addJourneys(g.pending)
+	out.addJourneys(p.engine.CloseIdle(p.watermark(false)))
+	if len(out.journeys) == 0 {
+		return nil
+	}
+	if err := p.write(ctx, out); err != nil {
+		return err
+	}
+	g.pending = nil
+	return nil
+}
+
+// apply decodes a batch and runs the engine in event-time order per
+// customer. Records an earlier processor wrote already go to replay.
+func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Message) (*output, error) {
+	tps := make([]schemas.Touchpoint, 0, len(batch))
+	var replayed []schemas.Touchpoint
+	for _, m := range batch {
+		tp, err := decode(m.Value)
+		if err != nil {
+			p.metrics.events.WithLabelValues("invalid").Inc()
+			p.log.Error("undecodable record skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+			continue
+		}
+		tp.KafkaPartition, tp.KafkaOffset = int32(m.Partition), m.Offset
+		if w, ok := g.written[m.Partition]; ok && m.Offset <= w {
+			replayed = append(replayed, tp)
+			continue
+		}
+		tps = append(tps, tp)
+	}
+	out := &output{}
+	if len(replayed) > 0 {
+		if err := p.replay(ctx, replayed, out); err != nil {
+			return nil, err
+		}
+	}
+	// A sender that retried re-sends a messageId in a new record; the
+	// engine only knows the ids of each customer's current journey, so
+	// every new record is checked against what is stored.
+	ids := make([]string, len(tps))
+	for i := range tps {
+		ids[i] = tps[i].MessageID
+	}
+	var stored map[string]string
+	if err := p.retry(ctx, "look up message ids", func() (err error) {
+		stored, err = p.sink.StoredMessageIDs(ctx, ids)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(tps, func(i, j int) bool {
+		a, b := &tps[i], &tps[j]
+		if a.CustomerID != b.CustomerID {
+			return a.CustomerID < b.CustomerID
+		}
+		if !a.Timestamp.Equal(b.Timestamp) {
+			return a.Timestamp.Before(b.Timestamp)
+		}
+		return a.MessageID < b.MessageID
+	})
+	seen := make(map[string]struct{}, len(tps))
+	for i := range tps {
+		if _, dup := stored[tps[i].MessageID]; dup {
+			p.metrics.events.WithLabelValues("duplicate").Inc()
+			continue
+		}
+		if _, dup := seen[tps[i].MessageID]; dup {
+			p.metrics.events.WithLabelValues("duplicate").Inc()
+			continue
+		}
+		seen[tps[i].MessageID] = struct{}{}
+		res := p.engine.Apply(tps[i])
+		if res.Duplicate {
+			p.metrics.events.WithLabelValues("duplicate").Inc()
+			continue
+		}
+		p.metrics.events.WithLabelValues("applied").Inc()
+		if tps[i].Timestamp.After(p.maxEventTime) {
+			p.maxEventTime = tps[i].Timestamp
+		}
+		if res.Touchpoint != nil {
+			out.touchpoints = append(out.touchpoints, *res.Touchpoint)
+		}
+		out.addJourneys(res.Journeys)
+		out.flags = append(out.flags, res.Flags...)
+	}
+	return out, nil
+}
+
+// write inserts touchpoints before journeys and flags: recovery rebuilds
+// journeys and flags from stored touchpoints, never the other way round.
+func (p *Processor) write(ctx context.Context, out *output) error {
+	steps := []struct {
+		table string
+		rows  int
+		fn    func() error
+	}{
+		{"touchpoints", len(out.touchpoints), func() error { return p.sink.InsertTouchpoints(ctx, out.touchpoints) }},
+		{"journeys", len(out.journeys), func() error { return p.sink.InsertJourneys(ctx, out.journeys) }},
+		{"friction_flags", len(out.flags), func() error { return p.sink.InsertFlags(ctx, out.flags) }},
+	}
+	for _, s := range steps {
+		if s.rows == 0 {
+			continue
+		}
+		start := time.Now()
+		err := p.retry(ctx, "insert "+s.table, func() error {
+			err := s.fn()
+			if err != nil {
+				p.metrics.insertFailures.WithLabelValues(s.table).Inc()
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		p.metrics.insertDuration.WithLabelValues(s.table).Observe(time.Since(start).Seconds())
+	}
+	if len(out.flags) > 0 && p.flags != nil {
+		if err := p.retry(ctx, "publish friction", func() error { return p.flags.PublishFlags(ctx, out.flags) }); err != nil {
+			return err
+		}
+	}
+	for _, f := range out.flags {
+		p.metrics.flags.WithLabelValues(f.Rule, f.Severity).Inc()
+	}
+	return nil
+}
+
+// decode turns a record of the touchpoints topic into the engine's input.
+func decode(value []byte) (schemas.Touchpoint, error) {
+	var ev schemas.Event
+	if err := json.Unmarshal(value, &ev); err != nil {
+		return schemas.Touchpoint{}, fmt.Errorf("decode event: %w", err)
+	}
+	if ev.MessageID == "" {
+		return schemas.Touchpoint{}, errors.New("decode event: no messageId")
+	}
+	if ev.CustomerID() == "" {
+		return schemas.Touchpoint{}, fmt.Errorf("decode event %s: neither userId nor anonymousId", ev.MessageID)
+	}
+	props := string(ev.Properties)
+	if props == "" {
+		props = "{}"
+	}
+	ctxJSON := string(ev.Context)
+	if ctxJSON == "" {
+		ctxJSON = "{}"
+	}
+	return schemas.Touchpoint{
+		MessageID:   ev.MessageID,
+		CustomerID:  ev.CustomerID(),
+		AnonymousID: ev.AnonymousID,
+		UserID:      ev.UserID,
+		Type:        ev.Type,
+		Event:       ev.EventName(),
+		Channel:     ev.Channel,
+		// ClickHouse keeps milliseconds; the engine sees what a restore
+		// from ClickHouse will see.
+		Timestamp:  ev.Timestamp.UTC().Truncate(time.Millisecond),
+		ReceivedAt: ev.ReceivedAt.UTC(),
+		Properties: props,
+		Context:    ctxJSON,
+		Source:     ev.Source,
+	}, nil
+}

@@ -1,0 +1,106 @@
+package processor_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/journeys/journeys/internal/broker"
+	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/processor"
+	"github.com/journeys/journeys/schemas"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+// mix produces n touchpoint records for customers: mostly page views, some
+// calls, a few purchases, in event-time order per customer.
+func mix(n, customers int, start time.Time) []kafka.Message {
+	msgs := make([]kafka.Message, 0, n)
+	for i := 0; i < n; i++ {
+		c := i % customers
+		step := i / customers
+		ev := schemas.Event{
+			MessageID:  fmt.Sprintf("m-%d", i),
+			UserID:     fmt.Sprintf("c-%06d", c),
+			Timestamp:  start.Add(time.Duration(step) * 17 * time.Minute),
+			ReceivedAt: start,
+		}
+		switch r := (i * 7919) % 100; {
+		case r < 80:
+			ev.Type, ev.Channel = schemas.TypePage, schemas.ChannelWeb
+			ev.Properties = json.RawMessage(`{"path":"/pricing","title":"Pricing"}`)
+		case r < 95:
+			ev.Type, ev.Event, ev.Channel = schemas.TypeTrack, schemas.EventCall, schemas.ChannelPhone
+			ev.Properties = json.RawMessage(`{"wait_seconds":42,"duration_seconds":300,"topic":"billing"}`)
+		default:
+			ev.Type, ev.Event, ev.Channel = schemas.TypeTrack, schemas.EventPurchase, schemas.ChannelWeb
+			ev.Properties = json.RawMessage(`{"order_id":"o-1","revenue":49.5,"currency":"EUR"}`)
+		}
+		v, _ := json.Marshal(ev)
+		msgs = append(msgs, kafka.Message{Key: []byte(ev.UserID), Value: v})
+	}
+	return msgs
+}
+
+// BenchmarkProcessorKafkaToClickHouse measures the processor from records
+// already on the in-process broker to rows acknowledged by the real
+// ClickHouse, offsets committed. Run:
+//
+//	go test -run '^$' -bench ProcessorKafkaToClickHouse -benchtime 200000x ./processor/
+func BenchmarkProcessorKafkaToClickHouse(b *testing.B) {
+	for _, batch := range []int{2000, 5000, 20000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			br, err := broker.Start(broker.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer br.Close()
+			s := chtest.Open(b)
+			w := &kafka.Writer{Addr: kafka.TCP(br.Addrs()...), Topic: broker.TopicTouchpoints, Balancer: &kafka.Hash{},
+				RequiredAcks: kafka.RequireAll, BatchSize: 5000, BatchTimeout: 5 * time.Millisecond}
+			msgs := mix(b.N, max(b.N/20, 1), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+			for i := 0; i < len(msgs); i += 5000 {
+				if err := w.WriteMessages(context.Background(), msgs[i:min(i+5000, len(msgs))]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			w.Close()
+
+			cfg := processor.DefaultConfig()
+			cfg.Brokers = br.Addrs()
+			cfg.BatchSize = batch
+			cfg.BatchWait = 50 * time.Millisecond
+			p, err := processor.New(cfg, s, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			b.ResetTimer()
+			start := time.Now()
+			go func() { done <- p.Run(ctx) }()
+			for {
+				var n uint64
+				if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM touchpoints").Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+				if n >= uint64(b.N) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			cancel()
+			<-done
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+		})
+	}
+}
