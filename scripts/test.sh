@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 dir=$(mktemp -d /tmp/journeys-test-clickhouse.XXXXXX)
 addr_file="$dir/addr"
-$GO run ./internal/chserver/cmd/chserver --dir "$dir" --addr-file "$addr_file" > "$dir/run.log" 2>&1 &
+# Built first and run directly, so that the trap's signal reaches the
+# server's owner and not a `go run` wrapper.
+$GO build -o "$dir/chserver" ./internal/chserver/cmd/chserver
+"$dir/chserver" --dir "$dir/server" --addr-file "$addr_file" > "$dir/run.log" 2>&1 &
 ch=$!
 trap 'kill -TERM $ch 2>/dev/null; wait $ch 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 1 900); do
