@@ -64,6 +64,17 @@ type output struct {
 	journeys    []schemas.Journey
 	index       map[string]int // journey id → position in journeys
 	flags       []schemas.FrictionFlag
+	sessions    map[string]schemas.Session // latest row per session
+}
+
+// addSession keeps the highest version of each session.
+func (o *output) addSession(row schemas.Session) {
+	if o.sessions == nil {
+		o.sessions = map[string]schemas.Session{}
+	}
+	if cur, ok := o.sessions[row.SessionID]; !ok || row.Version >= cur.Version {
+		o.sessions[row.SessionID] = row
+	}
 }
 
 // addJourneys keeps the highest version of each journey.
@@ -92,11 +103,16 @@ func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *
 		return err
 	}
 	out.addJourneys(g.pending)
-	out.addJourneys(p.engine.CloseIdle(p.watermark(live)))
+	for _, row := range g.pendingSessions {
+		out.addSession(row)
+	}
+	wm := p.watermark(live)
+	out.addJourneys(p.engine.CloseIdle(wm))
+	p.session.Evict()
 	if err := p.write(ctx, out); err != nil {
 		return err
 	}
-	g.pending = nil
+	g.pending, g.pendingSessions = nil, nil
 	offsets := map[int]int64{}
 	for _, m := range batch {
 		if m.Offset+1 > offsets[m.Partition] {
@@ -215,7 +231,11 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			p.maxEventTime = tps[i].Timestamp
 		}
 		if res.Touchpoint != nil {
-			out.touchpoints = append(out.touchpoints, *res.Touchpoint)
+			tp := *res.Touchpoint
+			if row, ok := p.session.Apply(&tp); ok {
+				out.addSession(row)
+			}
+			out.touchpoints = append(out.touchpoints, tp)
 		}
 		out.addJourneys(res.Journeys)
 		out.flags = append(out.flags, res.Flags...)
@@ -234,6 +254,7 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 		{"touchpoints", len(out.touchpoints), func() error { return p.sink.InsertTouchpoints(ctx, out.touchpoints) }},
 		{"journeys", len(out.journeys), func() error { return p.sink.InsertJourneys(ctx, out.journeys) }},
 		{"friction_flags", len(out.flags), func() error { return p.sink.InsertFlags(ctx, out.flags) }},
+		{"sessions", len(out.sessions), func() error { return p.sink.InsertSessions(ctx, sessionRows(out.sessions)) }},
 	}
 	for _, s := range steps {
 		if s.rows == 0 {
@@ -299,4 +320,12 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 		Context:    ctxJSON,
 		Source:     ev.Source,
 	}, nil
+}
+
+func sessionRows(m map[string]schemas.Session) []schemas.Session {
+	rows := make([]schemas.Session, 0, len(m))
+	for _, r := range m {
+		rows = append(rows, r)
+	}
+	return rows
 }

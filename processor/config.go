@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/journeys/journeys/processor/journey"
+	"github.com/journeys/journeys/processor/session"
 )
 
 // Config of the processor.
@@ -33,6 +34,8 @@ type Config struct {
 	IdleCloseInterval time.Duration
 	// Journey configures journeys and friction rules.
 	Journey journey.Config
+	// Sessions configures web and app sessions.
+	Sessions session.Config
 }
 
 // DefaultConfig returns a configuration with every default set.
@@ -67,6 +70,9 @@ func (c *Config) setDefaults() {
 	if c.IdleCloseInterval == 0 {
 		c.IdleCloseInterval = 10 * time.Second
 	}
+	if c.Sessions.Timeout == nil {
+		c.Sessions = session.DefaultConfig()
+	}
 	if c.Journey == (journey.Config{}) {
 		c.Journey = journey.DefaultConfig()
 	}
@@ -83,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchWait < 0 {
 		errs = append(errs, fmt.Errorf("processor: batch wait %s is negative", c.BatchWait))
+	}
+	if err := c.Sessions.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("processor: %w", err))
 	}
 	if err := c.Journey.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("processor: %w", err))

@@ -11,7 +11,9 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/journeys/journeys/processor/journey"
+	"github.com/journeys/journeys/processor/session"
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // Sink is where the processor writes results and reads back what it needs
@@ -20,17 +22,21 @@ type Sink interface {
 	InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error
 	InsertJourneys(ctx context.Context, rows []schemas.Journey) error
 	InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) error
+	InsertSessions(ctx context.Context, rows []schemas.Session) error
 	// StoredMessageIDs maps those of ids already stored to their journey.
 	StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error)
 	// JourneyHistory loads the touchpoints of the customers' latest
 	// journeys and of the listed journeys, in event-time order.
 	JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
-	// OpenJourneyTouchpoints streams the touchpoints of every open
-	// journey whose records came from the given partitions, customer by
-	// customer in event-time order.
-	OpenJourneyTouchpoints(ctx context.Context, partitions []int32, fn func(schemas.Touchpoint)) error
-	// WrittenOffsets is the highest offset written per partition.
-	WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]int64, error)
+	// OpenJourneyTouchpoints streams, customer by customer in event-time
+	// order, the touchpoints from the given partitions that belong to an
+	// open journey (inOpen) or to the customer's latest day in time zone tz.
+	OpenJourneyTouchpoints(ctx context.Context, partitions []int32, tz string, fn func(tp schemas.Touchpoint, inOpen bool)) error
+	// DayHistory loads the touchpoints of the listed customer days and of
+	// each customer's latest day, in event-time order.
+	DayHistory(ctx context.Context, days []store.CustomerDay, tz string) (map[string][]schemas.Touchpoint, error)
+	// WrittenOffsets is how far each partition was written.
+	WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]store.Progress, error)
 }
 
 // FlagPublisher hands friction flags to alerting and to systems that act on
@@ -48,6 +54,7 @@ type Processor struct {
 	metrics *metrics
 	now     func() time.Time
 	engine  *journey.Engine
+	session *session.Sessionizer
 	// maxEventTime is the latest event time applied; live turns true once
 	// a batch found the partitions read to their end. Both drive CloseIdle.
 	maxEventTime time.Time
@@ -69,6 +76,7 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	}
 	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now}
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
+	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
 	return p, nil
 }
 

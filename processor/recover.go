@@ -2,10 +2,12 @@ package processor
 
 import (
 	"context"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // generation is what the processor knows for the current assignment.
@@ -16,8 +18,10 @@ type generation struct {
 	// their batch may be missing.
 	written map[int]int64
 	// pending rows go out with the next batch: journeys stored as open
-	// that the rebuilt state shows closed (a crash lost their last row).
-	pending []schemas.Journey
+	// that the rebuilt state shows closed (a crash lost their last row),
+	// and the sessions rebuilt, which repairs a session row a crash lost.
+	pending         []schemas.Journey
+	pendingSessions []schemas.Session
 }
 
 // takeOver prepares a new assignment: it forgets every customer, reads how
@@ -26,6 +30,7 @@ type generation struct {
 // ClickHouse. A customer whose journeys are all closed needs no state.
 func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssignment) (*generation, error) {
 	p.engine.Reset()
+	p.session.Reset()
 	parts := make([]int32, len(assigned))
 	for i, a := range assigned {
 		parts[i] = int32(a.ID)
@@ -34,16 +39,19 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 	restored := 0
 	err := p.retry(ctx, "load state", func() error {
 		p.engine.Reset()
+		p.session.Reset()
 		restored = 0
 		written, err := p.sink.WrittenOffsets(ctx, parts)
 		if err != nil {
 			return err
 		}
-		for part, off := range written {
-			g.written[int(part)] = off
+		for part, pr := range written {
+			g.written[int(part)] = pr.Offset
 		}
+		loc := p.sessionLocation()
+		sessions := map[string]schemas.Session{}
 		var customer string
-		var history []schemas.Touchpoint
+		var all, history []schemas.Touchpoint
 		g.pending = g.pending[:0]
 		flush := func() {
 			if len(history) > 0 {
@@ -54,16 +62,37 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 				}
 				restored++
 			}
-			history = history[:0]
+			// The customer's current session lies on their latest day;
+			// earlier days of the open journey may hold only the tail of
+			// a session that began in the journey before.
+			if n := len(all); n > 0 {
+				last := dayOf(all[n-1].Timestamp, loc)
+				for i := range all {
+					if dayOf(all[i].Timestamp, loc) != last {
+						continue
+					}
+					if row, ok := p.session.Apply(&all[i]); ok {
+						sessions[row.SessionID] = row
+					}
+				}
+			}
+			all, history = all[:0], history[:0]
 		}
-		err = p.sink.OpenJourneyTouchpoints(ctx, parts, func(tp schemas.Touchpoint) {
+		err = p.sink.OpenJourneyTouchpoints(ctx, parts, loc.String(), func(tp schemas.Touchpoint, inOpen bool) {
 			if tp.CustomerID != customer {
 				flush()
 				customer = tp.CustomerID
 			}
-			history = append(history, tp)
+			all = append(all, tp)
+			if inOpen {
+				history = append(history, tp)
+			}
 		})
 		flush()
+		g.pendingSessions = g.pendingSessions[:0]
+		for _, row := range sessions {
+			g.pendingSessions = append(g.pendingSessions, row)
+		}
 		return err
 	})
 	if err != nil {
@@ -85,7 +114,8 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 	for i := range tps {
 		ids[i] = tps[i].MessageID
 	}
-	var history map[string][]schemas.Touchpoint
+	var history, days map[string][]schemas.Touchpoint
+	loc := p.sessionLocation()
 	err := p.retry(ctx, "recover replayed records", func() error {
 		stored, err := p.sink.StoredMessageIDs(ctx, ids)
 		if err != nil {
@@ -104,6 +134,14 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 			}
 		}
 		history, err = p.sink.JourneyHistory(ctx, customers, touched)
+		if err != nil {
+			return err
+		}
+		var cds []store.CustomerDay
+		for i := range tps {
+			cds = append(cds, store.CustomerDay{CustomerID: tps[i].CustomerID, Day: dayOf(tps[i].Timestamp, loc)})
+		}
+		days, err = p.sink.DayHistory(ctx, cds, loc.String())
 		return err
 	})
 	if err != nil {
@@ -115,6 +153,29 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		out.flags = append(out.flags, res.Flags...)
 		p.metrics.restored.Inc()
 	}
+	// The replayed records' sessions are rebuilt from whole days, so that
+	// their rows are written again in full.
+	for c, h := range days {
+		p.session.Forget(c)
+		for i := range h {
+			if row, ok := p.session.Apply(&h[i]); ok {
+				out.addSession(row)
+			}
+		}
+	}
 	p.metrics.events.WithLabelValues("replayed").Add(float64(len(tps)))
 	return nil
+}
+
+func (p *Processor) sessionLocation() *time.Location {
+	if p.cfg.Sessions.Location == nil {
+		return time.UTC
+	}
+	return p.cfg.Sessions.Location
+}
+
+// dayOf is t's day as YYYYMMDD in loc.
+func dayOf(t time.Time, loc *time.Location) uint32 {
+	l := t.In(loc)
+	return uint32(l.Year()*10000 + int(l.Month())*100 + l.Day())
 }

@@ -29,6 +29,7 @@ type Touchpoint struct {
 	Timestamp   time.Time
 	ReceivedAt  time.Time
 	JourneyID   string
+	SessionID   string // web and app touchpoints only
 	Properties  string // JSON text
 	Context     string // JSON text
 	Source      string
@@ -71,4 +72,19 @@ type FrictionFlag struct {
 	Evidence   []string
 	Details    string // JSON text
 	Version    uint64
+}
+
+// Session is one row of the sessions table: a burst of web or app activity
+// of one customer, ended by inactivity or midnight.
+type Session struct {
+	SessionID   string
+	CustomerID  string
+	Channel     string
+	StartedAt   time.Time
+	EndedAt     time.Time
+	Touchpoints uint32
+	PageViews   uint32
+	EntryPage   string
+	ExitPage    string
+	Version     uint64
 }

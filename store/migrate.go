@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -69,6 +70,13 @@ func Migrate(ctx context.Context, cfg Config) ([]schemas.Migration, error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
+			exists, err := columnExists(ctx, conn, cfg.Database, stmt)
+			if err != nil {
+				return done, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			if exists {
+				continue
+			}
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return done, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
@@ -79,6 +87,23 @@ func Migrate(ctx context.Context, cfg Config) ([]schemas.Migration, error) {
 		done = append(done, m)
 	}
 	return done, nil
+}
+
+var addColumnRE = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// columnExists reports whether stmt adds a column that is there already:
+// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS.
+func columnExists(ctx context.Context, conn driver.Conn, database, stmt string) (bool, error) {
+	m := addColumnRE.FindStringSubmatch(stmt)
+	if m == nil {
+		return false, nil
+	}
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", database, m[1], m[2]).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", m[1], m[2], err)
+	}
+	return n > 0, nil
 }
 
 // recordMigration inserts through a batch: an INSERT … VALUES sent with Exec

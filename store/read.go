@@ -39,7 +39,7 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 
 // touchpointColumns are read back in the order scanTouchpoints expects.
 const touchpointColumns = `message_id, customer_id, anonymous_id, user_id, type, event, channel,
-       timestamp_ms, received_at, journey_id, properties, context, source, kafka_partition, kafka_offset, version`
+       timestamp_ms, received_at, journey_id, session_id, properties, context, source, kafka_partition, kafka_offset, version`
 
 // scanTouchpoints runs q and hands each touchpoint row to fn in order.
 func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint), q string, args ...any) error {
@@ -52,7 +52,7 @@ func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint)
 		var tp schemas.Touchpoint
 		var ms int64
 		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
-			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version); err != nil {
+			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.SessionID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version); err != nil {
 			return fmt.Errorf("scan touchpoint: %w", err)
 		}
 		tp.Timestamp = time.UnixMilli(ms).UTC()
@@ -94,35 +94,104 @@ ORDER BY customer_id, timestamp_ms, message_id`
 	return out, nil
 }
 
-// OpenJourneyTouchpoints hands fn the touchpoints of every journey whose
-// latest row is open and whose records came from the given Kafka
-// partitions, customer by customer in event-time order. A processor taking
-// over partitions rebuilds its customers' state from them: a customer whose
-// journeys are all closed needs none.
-func (s *Store) OpenJourneyTouchpoints(ctx context.Context, partitions []int32, fn func(schemas.Touchpoint)) error {
+// OpenJourneyTouchpoints hands fn, customer by customer in event-time
+// order, the touchpoints whose records came from the given Kafka partitions
+// and that either belong to a journey whose latest row is open (inOpen) or
+// fall on the customer's latest day in time zone tz. A processor taking over
+// partitions rebuilds its customers' journeys from the first kind (a
+// customer whose journeys are all closed needs no journey state) and their
+// current sessions, which end at midnight, from both.
+func (s *Store) OpenJourneyTouchpoints(ctx context.Context, partitions []int32, tz string, fn func(tp schemas.Touchpoint, inOpen bool)) error {
 	if len(partitions) == 0 {
 		return nil
 	}
-	q := `SELECT ` + touchpointColumns + `
+	q := `SELECT ` + touchpointColumns + `, journey_id IN (SELECT journey_id FROM journeys FINAL WHERE status = 'open') AS in_open
 FROM touchpoints FINAL
 WHERE kafka_partition IN ?
-  AND journey_id IN (SELECT journey_id FROM journeys FINAL WHERE status = 'open')
+  AND (in_open OR (customer_id, toDate(timestamp, ?)) IN (
+      SELECT customer_id, toDate(max(timestamp), ?) FROM touchpoints WHERE kafka_partition IN ? GROUP BY customer_id))
 ORDER BY customer_id, timestamp_ms, message_id`
-	if err := s.scanTouchpoints(ctx, fn, q, partitionSet(partitions)); err != nil {
+	rows, err := s.conn.Query(ctx, q, partitionSet(partitions), tz, tz, partitionSet(partitions))
+	if err != nil {
+		return fmt.Errorf("load open journeys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tp schemas.Touchpoint
+		var ms int64
+		var open uint8
+		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
+			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.SessionID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version, &open); err != nil {
+			return fmt.Errorf("scan touchpoint: %w", err)
+		}
+		tp.Timestamp = time.UnixMilli(ms).UTC()
+		tp.ReceivedAt = tp.ReceivedAt.UTC()
+		fn(tp, open == 1)
+	}
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load open journeys: %w", err)
 	}
 	return nil
 }
 
-// WrittenOffsets returns, for each of the partitions that has touchpoints
-// stored, the highest Kafka offset written from it. Records at or below it
-// were applied by an earlier processor, whether or not it committed them.
-func (s *Store) WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]int64, error) {
-	out := make(map[int32]int64)
+// CustomerDay names one day of one customer's touchpoints.
+type CustomerDay struct {
+	CustomerID string
+	Day        uint32 // YYYYMMDD in the sessions' time zone
+}
+
+// DayHistory returns, customer by customer in event-time order, the
+// touchpoints of the listed customer days and of each listed customer's
+// latest day, days counted in time zone tz. Sessions end at midnight, so
+// these rebuild every session the days hold and each customer's current one.
+func (s *Store) DayHistory(ctx context.Context, days []CustomerDay, tz string) (map[string][]schemas.Touchpoint, error) {
+	out := make(map[string][]schemas.Touchpoint)
+	if len(days) == 0 {
+		return out, nil
+	}
+	pairs := make([]clickhouse.GroupSet, len(days))
+	customers := make([]string, 0, len(days))
+	seen := map[string]bool{}
+	for i, d := range days {
+		pairs[i] = clickhouse.GroupSet{Value: []any{d.CustomerID, d.Day}}
+		if !seen[d.CustomerID] {
+			seen[d.CustomerID] = true
+			customers = append(customers, d.CustomerID)
+		}
+	}
+	q := `SELECT ` + touchpointColumns + `
+FROM touchpoints FINAL
+WHERE customer_id IN ?
+  AND ((customer_id, toYYYYMMDD(timestamp, ?)) IN (?)
+       OR (customer_id, toYYYYMMDD(timestamp, ?)) IN (
+           SELECT customer_id, toYYYYMMDD(max(timestamp), ?) FROM touchpoints WHERE customer_id IN ? GROUP BY customer_id))
+ORDER BY customer_id, timestamp_ms, message_id`
+	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
+		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
+	}, q, set(customers), tz, pairs, tz, tz, set(customers))
+	if err != nil {
+		return nil, fmt.Errorf("load %d customer days: %w", len(days), err)
+	}
+	return out, nil
+}
+
+// Progress is how far a partition was written.
+type Progress struct {
+	// Offset is the highest Kafka offset whose touchpoint is stored.
+	Offset int64
+	// LatestEvent is the latest event time among its touchpoints.
+	LatestEvent time.Time
+}
+
+// WrittenOffsets returns the progress of each of the partitions that has
+// touchpoints stored. Records at or below its offset were applied by an
+// earlier processor, whether or not it committed them.
+func (s *Store) WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]Progress, error) {
+	out := make(map[int32]Progress)
 	if len(partitions) == 0 {
 		return out, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM touchpoints WHERE kafka_partition IN ? GROUP BY kafka_partition",
+	rows, err := s.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset), max(timestamp_ms) FROM touchpoints WHERE kafka_partition IN ? GROUP BY kafka_partition",
 		partitionSet(partitions))
 	if err != nil {
 		return nil, fmt.Errorf("read written offsets: %w", err)
@@ -130,13 +199,21 @@ func (s *Store) WrittenOffsets(ctx context.Context, partitions []int32) (map[int
 	defer rows.Close()
 	for rows.Next() {
 		var p int32
-		var off int64
-		if err := rows.Scan(&p, &off); err != nil {
+		var off, ms int64
+		if err := rows.Scan(&p, &off, &ms); err != nil {
 			return nil, fmt.Errorf("scan written offset: %w", err)
 		}
-		out[p] = off
+		out[p] = Progress{Offset: off, LatestEvent: time.UnixMilli(ms).UTC()}
 	}
 	return out, rows.Err()
+}
+
+func partitionSet(partitions []int32) clickhouse.GroupSet {
+	v := make([]any, len(partitions))
+	for i, p := range partitions {
+		v[i] = p
+	}
+	return clickhouse.GroupSet{Value: v}
 }
 
 // set binds a list of strings as an IN (…) set: a plain slice binds as an
@@ -145,14 +222,6 @@ func set(vals []string) clickhouse.GroupSet {
 	v := make([]any, len(vals))
 	for i, s := range vals {
 		v[i] = s
-	}
-	return clickhouse.GroupSet{Value: v}
-}
-
-func partitionSet(partitions []int32) clickhouse.GroupSet {
-	v := make([]any, len(partitions))
-	for i, p := range partitions {
-		v[i] = p
 	}
 	return clickhouse.GroupSet{Value: v}
 }

@@ -35,6 +35,19 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if int(n) != len(ms) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
 	}
+
+	// A migration that stopped after its ALTER … ADD COLUMN ran but before
+	// it was recorded runs again without failing on the existing column.
+	if err := s.Conn().Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	redone, err := store.Migrate(ctx, cfg)
+	if err != nil {
+		t.Fatalf("migrate again after losing the record: %v", err)
+	}
+	if len(redone) != len(ms) {
+		t.Fatalf("re-ran %d migrations, want %d", len(redone), len(ms))
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -10,8 +10,9 @@ import (
 // Column lists are explicit: clickhouse-go/v2 needs them with ClickHouse
 // 18.16, and they keep inserts working when later migrations add columns.
 const (
-	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, properties, context, source, kafka_partition, kafka_offset, version)`
+	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, properties, context, source, kafka_partition, kafka_offset, version)`
 	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, version)`
+	insertSessions    = `INSERT INTO sessions (session_id, customer_id, channel, started_at, ended_at, touchpoints, page_views, entry_page, exit_page, version)`
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, version)`
 )
 
@@ -28,7 +29,7 @@ func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.MessageID, r.CustomerID, r.AnonymousID, r.UserID, r.Type, r.Event, r.Channel,
-			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
+			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.SessionID, r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
 			return fmt.Errorf("append touchpoint %s: %w", r.MessageID, err)
 		}
 	}
@@ -89,4 +90,27 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// InsertSessions writes session rows in one batch.
+func (s *Store) InsertSessions(ctx context.Context, rows []schemas.Session) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertSessions)
+	if err != nil {
+		return fmt.Errorf("prepare insert of %d sessions: %w", len(rows), err)
+	}
+	defer b.Abort()
+	for i := range rows {
+		r := &rows[i]
+		if err := b.Append(r.SessionID, r.CustomerID, r.Channel, r.StartedAt, r.EndedAt, r.Touchpoints, r.PageViews,
+			r.EntryPage, r.ExitPage, r.Version); err != nil {
+			return fmt.Errorf("append session %s: %w", r.SessionID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d sessions: %w", len(rows), err)
+	}
+	return nil
 }

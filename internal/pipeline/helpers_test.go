@@ -165,7 +165,8 @@ func waitTouchpoints(t *testing.T, s *store.Store, n uint64) {
 func snapshot(t *testing.T, s *store.Store) string {
 	t.Helper()
 	return render(t, s,
-		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', toString(timestamp_ms), ' ', journey_id) FROM touchpoints FINAL`,
+		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', toString(timestamp_ms), ' ', journey_id, ' ', session_id) FROM touchpoints FINAL`,
+		`SELECT concat('s ', session_id, ' ', customer_id, ' ', channel, ' ', toString(touchpoints), ' ', toString(page_views), ' ', entry_page, ' ', exit_page, ' ', toString(started_at), ' ', toString(ended_at)) FROM sessions FINAL`,
 		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue), ' ', toString(started_at), ' ', toString(ended_at)) FROM journeys FINAL`,
 		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ','), ' ', toString(occurred_at)) FROM friction_flags FINAL`)
 }
@@ -177,7 +178,8 @@ func snapshot(t *testing.T, s *store.Store) string {
 func structure(t *testing.T, s *store.Store) string {
 	t.Helper()
 	return render(t, s,
-		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', journey_id) FROM touchpoints FINAL`,
+		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', journey_id, ' ', session_id) FROM touchpoints FINAL`,
+		`SELECT concat('s ', session_id, ' ', customer_id, ' ', channel, ' ', toString(touchpoints), ' ', toString(page_views), ' ', entry_page, ' ', exit_page) FROM sessions FINAL`,
 		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue)) FROM journeys FINAL`,
 		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ',')) FROM friction_flags FINAL`)
 }

@@ -287,3 +287,45 @@ func TestIdleJourneyIsAbandonedByTheWallClock(t *testing.T) {
 		t.Errorf("piet's journey is 20 days old and must stay open:\n%s", snapshot(t, s))
 	}
 }
+
+func TestWebSessionsEndAfterThirtyMinutesAndAtMidnight(t *testing.T) {
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	runProcessor(t, b, s)
+
+	d := day(2).Truncate(24 * time.Hour) // midnight UTC
+	at := func(h, m int) time.Time { return d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	send(t, url,
+		page("s1", "sam", at(10, 0)), page("s2", "sam", at(10, 10)), call("s3", "sam", at(10, 20)),
+		page("s4", "sam", at(10, 50)), // 40 minutes after the last page view
+		page("s5", "sam", at(23, 50)), page("s6", "sam", at(24, 5)))
+	waitTouchpoints(t, s, 6)
+	eventually(t, 30*time.Second, "sam's four web sessions", func() (bool, string) {
+		return count(t, s, "SELECT count() FROM sessions FINAL WHERE customer_id = 'sam'") == 4, snapshot(t, s)
+	})
+	rows, err := s.Conn().Query(context.Background(),
+		"SELECT touchpoints, toString(started_at) FROM sessions FINAL WHERE customer_id = 'sam' ORDER BY started_at")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []uint32
+	for rows.Next() {
+		var n uint32
+		var start string
+		if err := rows.Scan(&n, &start); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
+	}
+	if len(got) != 4 || got[0] != 2 || got[1] != 1 || got[2] != 1 || got[3] != 1 {
+		t.Errorf("session sizes %v, want [2 1 1 1]", got)
+	}
+	if n := count(t, s, "SELECT count() FROM touchpoints FINAL WHERE customer_id = 'sam' AND event = 'call' AND session_id = ''"); n != 1 {
+		t.Errorf("the call must have no web session")
+	}
+	if n := count(t, s, "SELECT count() FROM touchpoints FINAL WHERE customer_id = 'sam' AND event = 'page' AND session_id IN (SELECT session_id FROM sessions FINAL)"); n != 5 {
+		t.Errorf("%d of 5 page views carry a stored session id", n)
+	}
+}
