@@ -73,3 +73,60 @@ func TestKafkaConfigValidate(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+func TestLoadSources(t *testing.T) {
+	got, err := LoadSources("testdata/sources.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Name != "web" || got[0].RateLimit != 500 || got[0].RateBurst != 2500 ||
+		!slices.Equal(got[0].AllowedOrigins, []string{"https://shop.example.com", "https://*.example.com"}) ||
+		!slices.Equal(got[1].AllowedEvents, []string{"purchase", "checkout_started", "identify"}) || !got[2].Disabled {
+		t.Errorf("loaded %+v", got)
+	}
+	if err := (Config{Sources: got}).Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestParseSourcesRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want error // nil: any error
+	}{
+		{name: "a misspelt field", yaml: "sources:\n  - name: web\n    write_key: k\n    ratelimit: 5\n"},
+		{name: "no sources", yaml: "sources: []\n", want: ErrNoSources},
+		{name: "a source without a key", yaml: "sources:\n  - name: web\n", want: ErrEmptyWriteKey},
+		{name: "two sources of one name", yaml: "sources:\n  - {name: web, write_key: a}\n  - {name: web, write_key: b}\n", want: ErrDuplicateSource},
+		{name: "one key for two sources", yaml: "sources:\n  - {name: a, write_key: k}\n  - {name: b, write_key: k}\n", want: ErrDuplicateKey},
+		{name: "a negative rate", yaml: "sources:\n  - {name: a, write_key: k, rate_limit: -1}\n", want: ErrBadRateLimit},
+		{name: "an origin with a path", yaml: "sources:\n  - {name: a, write_key: k, allowed_origins: [\"https://x.com/\"]}\n", want: ErrBadOrigin},
+		{name: "an origin without a scheme", yaml: "sources:\n  - {name: a, write_key: k, allowed_origins: [x.com]}\n", want: ErrBadOrigin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSources([]byte(tt.yaml))
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("ParseSources = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteKeysShortcutMakesOneSourceEach(t *testing.T) {
+	c := Config{Sources: []Source{{Name: "web", WriteKey: "w"}}, WriteKeys: []string{"a", "b"}}
+	got := c.AllSources()
+	if len(got) != 3 || got[1].Name != "key-1" || got[2].Name != "key-2" || got[2].WriteKey != "b" ||
+		!slices.Equal(got[1].AllowedOrigins, []string{"*"}) {
+		t.Errorf("sources %+v", got)
+	}
+}
+
+func TestConfigValidateHashing(t *testing.T) {
+	c := Config{WriteKeys: []string{"k"}, HashProperties: []string{"traits.email", "email"}}
+	err := c.Validate()
+	if !errors.Is(err, ErrNoHashKey) || !errors.Is(err, ErrBadHashPath) {
+		t.Errorf("Validate = %v, want ErrNoHashKey and ErrBadHashPath", err)
+	}
+}

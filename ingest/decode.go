@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 )
 
@@ -18,15 +17,28 @@ type request struct {
 	sentAt  *time.Time
 	context json.RawMessage
 	events  []rawEvent
+	// agents caches the parse of the user agent the events share.
+	agents userAgents
 }
 
 // rawEvent is one call of a request, kept twice: as generic JSON values for
 // the schema validator, and as raw fields so that context, properties and
 // traits reach Kafka byte for byte as sent.
 type rawEvent struct {
-	size   int
+	raw    []byte
 	call   any
 	fields map[string]json.RawMessage
+	// hashed says the configured PII properties of fields are hashed.
+	hashed bool
+}
+
+// batchBody is the outside of a batch request. Events stay raw here and
+// are decoded one by one, so that a bad one is reported by its index.
+type batchBody struct {
+	Batch    *[]json.RawMessage `json:"batch"`
+	SentAt   json.RawMessage    `json:"sentAt"`
+	Context  json.RawMessage    `json:"context"`
+	WriteKey json.RawMessage    `json:"writeKey"`
 }
 
 // decodeRequest parses a request body. callType is the type implied by a
@@ -48,37 +60,34 @@ func decodeRequest(body []byte, callType string) (*request, *rejection) {
 		return &request{writeKey: stringField(ev.fields, "writeKey"), events: []rawEvent{ev}}, nil
 	}
 
-	var top map[string]json.RawMessage
+	var top batchBody
 	if err := json.Unmarshal(body, &top); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
+		if typeErr, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			if typeErr.Field == "batch" {
+				return nil, reject(ReasonInvalidJSON, `"batch" is not an array`)
+			}
 			return nil, reject(ReasonInvalidJSON, "body is not a JSON object")
 		}
 		return nil, reject(ReasonInvalidJSON, "body is not valid JSON: "+err.Error())
 	}
-	if top == nil {
-		return nil, reject(ReasonInvalidJSON, "body is not a JSON object")
-	}
-	var items []json.RawMessage
-	if raw, ok := top["batch"]; !ok || isNull(raw) {
+	if top.Batch == nil {
 		return nil, reject(ReasonInvalidJSON, `body has no "batch" array`)
-	} else if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, reject(ReasonInvalidJSON, `"batch" is not an array`)
 	}
-
-	req := &request{writeKey: stringField(top, "writeKey"), events: make([]rawEvent, 0, len(items))}
-	if raw, ok := top["sentAt"]; ok && !isNull(raw) {
-		t, err := parseTime(raw)
+	items := *top.Batch
+	req := &request{events: make([]rawEvent, 0, len(items))}
+	_ = json.Unmarshal(top.WriteKey, &req.writeKey) // not a string: no key
+	if len(top.SentAt) > 0 && !isNull(top.SentAt) {
+		t, err := parseTime(top.SentAt)
 		if err != nil {
 			return nil, reject(ReasonSchema, "sentAt: expected an RFC 3339 date-time")
 		}
 		req.sentAt = &t
 	}
-	if raw, ok := top["context"]; ok && !isNull(raw) {
-		if bytes.TrimSpace(raw)[0] != '{' {
+	if len(top.Context) > 0 && !isNull(top.Context) {
+		if top.Context[0] != '{' {
 			return nil, reject(ReasonSchema, "context: expected object")
 		}
-		req.context = raw
+		req.context = top.Context
 	}
 	for _, item := range items {
 		ev, err := decodeEvent(item)
@@ -90,25 +99,80 @@ func decodeRequest(body []byte, callType string) (*request, *rejection) {
 	return req, nil
 }
 
-// decodeEvent parses one call. fields is nil when the call is valid JSON
-// but not an object; the validator then says so.
+// emptyObject stands in, for the validator, for objects whose inside the
+// envelope does not check (context, traits): they need not be decoded.
+// Nothing writes to it.
+var emptyObject = map[string]any{}
+
+// decodeEvent parses one call: its top-level fields raw, and as generic
+// values for the validator. fields is nil when the call is valid JSON but
+// not an object; the validator then says so.
 func decodeEvent(b []byte) (rawEvent, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var call any
-	if err := dec.Decode(&call); err != nil {
-		return rawEvent{}, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return rawEvent{}, errors.New("unexpected data after the JSON value")
-	}
-	ev := rawEvent{size: len(b), call: call}
-	if _, ok := call.(map[string]any); ok {
-		if err := json.Unmarshal(b, &ev.fields); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok {
 			return rawEvent{}, err
 		}
+		call, err := generic(b) // valid JSON, not an object
+		return rawEvent{raw: b, call: call}, err
 	}
-	return ev, nil
+	if fields == nil { // null
+		return rawEvent{raw: b}, nil
+	}
+	call := make(map[string]any, len(fields))
+	for k, raw := range fields {
+		if (k == "context" || k == "traits") && raw[0] == '{' {
+			call[k] = emptyObject
+			continue
+		}
+		v, err := generic(raw)
+		if err != nil {
+			return rawEvent{}, fmt.Errorf("%s: %w", k, err)
+		}
+		call[k] = v
+	}
+	return rawEvent{raw: b, call: call, fields: fields}, nil
+}
+
+// generic decodes one valid JSON value as the validator wants it, with
+// numbers kept as json.Number. Plain strings, the bulk of a call's
+// fields, skip the decoder.
+func generic(raw []byte) (any, error) {
+	switch raw[0] {
+	case '"':
+		inner := raw[1 : len(raw)-1]
+		if plainString(inner) {
+			return string(inner), nil
+		}
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	case '{', '[':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		err := dec.Decode(&v)
+		return v, err
+	default:
+		return json.Number(raw), nil
+	}
+}
+
+// plainString says a JSON string's inside needs no unescaping: no
+// backslash, no control character, only ASCII.
+func plainString(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // stringField reads a string field; absent, null and non-strings are "".

@@ -36,6 +36,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	hasher := newPIIHasher("k", []string{"traits.email", "context.traits.email", "properties.phone"})
 	f.Fuzz(func(t *testing.T, body []byte, batch bool) {
 		callType := schemas.TypeTrack
 		if batch {
@@ -49,7 +50,13 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		for _, ev := range req.events {
+			if ev.fields != nil {
+				mapEventName(&ev)
+			}
 			if len(v.Validate(ev.call)) > 0 {
+				continue
+			}
+			if err := hasher.hashFields(&ev); err != nil {
 				continue
 			}
 			out, err := enrich(ev, req, "key-1", now)

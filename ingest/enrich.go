@@ -1,19 +1,46 @@
 package ingest
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/mileusna/useragent"
 
 	"github.com/journeys/journeys/schemas"
 )
 
+// segmentEvents maps the names of Segment's e-commerce spec to the events
+// journeys knows; doc.go lists them for senders.
+var segmentEvents = map[string]string{
+	"Order Completed":  schemas.EventPurchase,
+	"Checkout Started": "checkout_started",
+}
+
+// mapEventName renames a Segment e-commerce track event to ours, in both
+// forms the call is held in.
+func mapEventName(ev *rawEvent) {
+	obj, ok := ev.call.(map[string]any)
+	if !ok || obj["type"] != schemas.TypeTrack {
+		return
+	}
+	name, _ := obj["event"].(string)
+	if ours, ok := segmentEvents[name]; ok {
+		obj["event"] = ours
+		ev.fields["event"] = json.RawMessage(`"` + ours + `"`)
+	}
+}
+
 // enrich turns a validated call into the event that goes to Kafka: it fills
 // in the message id, the batch's sentAt and context, the source, the
-// default channel, and corrects the sender's clock skew.
+// default channel and the parsed user agent, and corrects the sender's
+// clock skew.
 func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (schemas.Event, error) {
 	f := ev.fields
 	out := schemas.Event{
@@ -38,6 +65,7 @@ func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (sch
 	if out.Context == nil {
 		out.Context = req.context
 	}
+	out.Context = req.agents.withDevice(out.Context)
 	if out.Channel == "" {
 		out.Channel = schemas.DefaultChannel(out.Type, out.Event)
 	}
@@ -86,8 +114,225 @@ func toMessage(ev *schemas.Event) (Message, error) {
 	return Message{Key: []byte(ev.CustomerID()), Value: v}, nil
 }
 
-// sourceName is how events name the source whose write key sent them; the
-// key itself is a secret and stays out of Kafka.
-func sourceName(keyIndex int) string {
-	return "key-" + strconv.Itoa(keyIndex+1)
+// userAgents parses context.userAgent into context.device, context.os and
+// context.browser. Events of one request nearly always share one agent,
+// so the last answer is kept.
+type userAgents struct {
+	lastUA    string
+	lastParts *[3][]byte
+}
+
+// withDevice adds device, os and browser to a context that has a
+// userAgent and lacks them; a mobile SDK's own device and os win. It reads
+// the context's bytes rather than decoding it: a key named device, os or
+// browser anywhere in the context counts as present.
+func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
+	ua, ok := userAgentOf(ctx)
+	if !ok {
+		return ctx
+	}
+	if u.lastUA != ua || u.lastParts == nil {
+		u.lastUA, u.lastParts = ua, deviceFields(useragent.Parse(ua))
+	}
+	var add []byte
+	for i, key := range []string{`"device"`, `"os"`, `"browser"`} {
+		if !bytes.Contains(ctx, []byte(key)) {
+			add = append(append(add, ','), u.lastParts[i]...)
+		}
+	}
+	if add == nil {
+		return ctx
+	}
+	trimmed := bytes.TrimRight(ctx, " \t\r\n")
+	out := make([]byte, 0, len(trimmed)+len(add))
+	out = append(out, trimmed[:len(trimmed)-1]...) // up to the closing brace
+	out = append(out, add...)
+	return append(out, '}')
+}
+
+// userAgentOf finds the string value of the first "userAgent" key of a
+// context object.
+func userAgentOf(ctx []byte) (string, bool) {
+	if len(ctx) < 2 || ctx[0] != '{' {
+		return "", false
+	}
+	key := []byte(`"userAgent"`)
+	i := bytes.Index(ctx, key)
+	if i < 0 {
+		return "", false
+	}
+	rest := bytes.TrimLeft(ctx[i+len(key):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return "", false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '"' {
+		return "", false
+	}
+	end := 1
+	for end < len(rest) && rest[end] != '"' {
+		if rest[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(rest) {
+		return "", false
+	}
+	var ua string
+	if err := json.Unmarshal(rest[:end+1], &ua); err != nil || ua == "" {
+		return "", false
+	}
+	return ua, true
+}
+
+type uaDevice struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+}
+
+type uaNamed struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// deviceFields renders "device":…, "os":… and "browser":… of an agent.
+func deviceFields(ua useragent.UserAgent) *[3][]byte {
+	dev := uaDevice{Type: "other", Name: ua.Device}
+	switch {
+	case ua.Bot:
+		dev.Type = "bot"
+	case ua.Tablet:
+		dev.Type = "tablet"
+	case ua.Mobile:
+		dev.Type = "mobile"
+	case ua.Desktop:
+		dev.Type = "desktop"
+	}
+	d, _ := json.Marshal(dev)
+	o, _ := json.Marshal(uaNamed{Name: ua.OS, Version: ua.OSVersion})
+	b, _ := json.Marshal(uaNamed{Name: ua.Name, Version: ua.Version})
+	return &[3][]byte{
+		append([]byte(`"device":`), d...),
+		append([]byte(`"os":`), o...),
+		append([]byte(`"browser":`), b...),
+	}
+}
+
+// piiHasher replaces configured property values by their keyed hash, so
+// that e-mail addresses and phone numbers never reach Kafka, yet the same
+// address always hashes to the same value for joining.
+type piiHasher struct {
+	key []byte
+	// paths by top-level field (properties, traits, context): the path
+	// below it.
+	paths map[string][][]string
+}
+
+func newPIIHasher(key string, paths []string) *piiHasher {
+	if len(paths) == 0 {
+		return nil
+	}
+	h := &piiHasher{key: []byte(key), paths: map[string][][]string{}}
+	for _, p := range paths {
+		top, rest, _ := splitHashPath(p)
+		h.paths[top] = append(h.paths[top], rest)
+	}
+	return h
+}
+
+// splitHashPath splits "context.traits.email" into "context" and
+// [traits email].
+func splitHashPath(p string) (top string, rest []string, ok bool) {
+	parts := strings.Split(p, ".")
+	if len(parts) < 2 || slicesContainsEmpty(parts) {
+		return "", nil, false
+	}
+	switch parts[0] {
+	case "properties", "traits", "context":
+		return parts[0], parts[1:], true
+	}
+	return "", nil, false
+}
+
+func slicesContainsEmpty(parts []string) bool {
+	for _, p := range parts {
+		if p == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hashFields hashes the configured paths of one call's fields in place.
+// Only objects that hold a configured leaf name are decoded.
+func (h *piiHasher) hashFields(ev *rawEvent) error {
+	fields := ev.fields
+	if h == nil || fields == nil || ev.hashed {
+		return nil
+	}
+	ev.hashed = true
+	for top, paths := range h.paths {
+		raw := fields[top]
+		if len(raw) == 0 || raw[0] != '{' || !h.mentions(raw, paths) {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return fmt.Errorf("%s: %w", top, err)
+		}
+		changed := false
+		for _, p := range paths {
+			changed = h.hashPath(obj, p) || changed
+		}
+		if !changed {
+			continue
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("%s: %w", top, err)
+		}
+		fields[top] = b
+	}
+	return nil
+}
+
+func (h *piiHasher) mentions(raw []byte, paths [][]string) bool {
+	for _, p := range paths {
+		if bytes.Contains(raw, []byte(`"`+p[len(p)-1]+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *piiHasher) hashPath(obj map[string]any, path []string) bool {
+	for _, k := range path[:len(path)-1] {
+		next, ok := obj[k].(map[string]any)
+		if !ok {
+			return false
+		}
+		obj = next
+	}
+	leaf := path[len(path)-1]
+	v, ok := obj[leaf]
+	if !ok || v == nil {
+		return false
+	}
+	var plain string
+	switch v := v.(type) {
+	case string:
+		plain = v
+	case json.Number:
+		plain = v.String()
+	default:
+		b, _ := json.Marshal(v)
+		plain = string(b)
+	}
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write([]byte(plain))
+	obj[leaf] = hex.EncodeToString(mac.Sum(nil))
+	return true
 }

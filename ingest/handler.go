@@ -2,14 +2,15 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,18 +32,31 @@ var endpoints = []struct {
 	{"alias", "a", schemas.TypeAlias},
 }
 
+// readyCacheFor is how long a /readyz answer is reused, so that probes do
+// not each cost the broker a metadata request.
+const (
+	readyCacheFor = time.Second
+	readyTimeout  = time.Second
+)
+
 type handler struct {
 	cfg       Config
 	pub       Publisher
 	validator *schemas.Validator
-	keys      writeKeys
+	sources   *sources
+	hasher    *piiHasher
+	inFlight  *inFlight
 	m         *metrics
 	log       *slog.Logger
+
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
 }
 
-// NewHandler returns the HTTP handler of the tracking API and /healthz. It
-// registers its metrics on reg (nil: not exported) and logs to log (nil:
-// discarded).
+// NewHandler returns the HTTP handler of the tracking API, /healthz and
+// /readyz. It registers its metrics on reg (nil: not exported) and logs to
+// log (nil: discarded).
 func NewHandler(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
@@ -60,15 +74,23 @@ func NewHandler(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	m, err := newMetrics(reg)
+	cfg = cfg.WithDefaults()
+	all := cfg.AllSources()
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = s.Name
+	}
+	m, err := newMetrics(reg, names)
 	if err != nil {
 		return nil, err
 	}
 	h := &handler{
-		cfg:       cfg.WithDefaults(),
+		cfg:       cfg,
 		pub:       pub,
 		validator: v,
-		keys:      newWriteKeys(cfg.WriteKeys),
+		sources:   newSources(all),
+		hasher:    newPIIHasher(cfg.HashKey, cfg.HashProperties),
+		inFlight:  &inFlight{max: cfg.MaxInFlightBytes, gauge: m.inFlightBytes.Set},
 		m:         m,
 		log:       log,
 	}
@@ -80,10 +102,13 @@ func NewHandler(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.
 		})
 		mux.Handle("POST /v1/"+ep.name, serve)
 		mux.Handle("POST /v1/"+ep.short, serve)
+		mux.HandleFunc("OPTIONS /v1/"+ep.name, h.preflight)
+		mux.HandleFunc("OPTIONS /v1/"+ep.short, h.preflight)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", h.readyz)
 	return mux, nil
 }
 
@@ -97,20 +122,25 @@ func (h *handler) counted(endpoint string, next http.HandlerFunc) http.Handler {
 }
 
 // serveCalls takes one tracking request through authentication, decoding,
-// validation and enrichment, publishes its events, and answers 200 only once
-// the broker acknowledged all of them.
+// validation and enrichment, publishes its accepted events and its
+// rejected ones, and answers only once the broker acknowledged all of them.
 func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType string) {
 	receivedAt := h.cfg.Now().UTC()
+	origin := r.Header.Get("Origin")
+	if origin != "" && h.sources.mayBeAllowed(origin) {
+		// Set on refusals too, so that a browser's code can read why.
+		allowOrigin(w.Header(), origin)
+	}
 
-	source, keyOK := "", false
+	var src *source
 	if key, present := requestKey(r); present {
-		if source, keyOK = h.keys.source(key); !keyOK {
-			reject(ReasonUnauthorized, "unknown write key").write(w, h.m)
+		if src = h.sources.lookup(key); src == nil {
+			reject(ReasonUnauthorized, "unknown or disabled write key").write(w, h.m, "")
 			return
 		}
 	}
 	if !jsonMediaType(r.Header.Get("Content-Type")) {
-		reject(ReasonMediaType, "Content-Type must be application/json or text/plain").write(w, h.m)
+		reject(ReasonMediaType, "Content-Type must be application/json or text/plain").write(w, h.m, src.name())
 		return
 	}
 
@@ -118,92 +148,180 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	if callType != "" {
 		limit, tooLarge = h.cfg.MaxEventBytes, ReasonEventTooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(innermost(w), r.Body, int64(limit)))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			reject(tooLarge, fmt.Sprintf("body exceeds %d bytes", limit)).write(w, h.m)
-			return
-		}
-		reject(ReasonInvalidJSON, "read body: "+err.Error()).write(w, h.m)
+	held := reservation(r, limit)
+	if !h.inFlight.tryAcquire(held) {
+		rej := reject(ReasonOverloaded, "ingest is at its in-flight limit; retry shortly")
+		rej.retryAfter = overloadRetryAfterSeconds
+		rej.write(w, h.m, src.name())
 		return
 	}
+	defer h.inFlight.release(held)
 
+	body, rej := readBody(w, r, limit, tooLarge)
+	if rej != nil {
+		rej.write(w, h.m, src.name())
+		return
+	}
 	req, rej := decodeRequest(body, callType)
 	if rej != nil {
-		rej.write(w, h.m)
+		rej.write(w, h.m, src.name())
 		return
 	}
-	if !keyOK {
-		if source, keyOK = h.keys.source(req.writeKey); !keyOK {
-			rej := reject(ReasonUnauthorized, "missing or unknown write key")
-			rej.events = len(req.events)
-			rej.write(w, h.m)
+	n := len(req.events)
+	if src == nil {
+		if src = h.sources.lookup(req.writeKey); src == nil {
+			rej := reject(ReasonUnauthorized, "missing, unknown or disabled write key")
+			rej.events = n
+			rej.write(w, h.m, "")
 			return
 		}
 	}
-
-	msgs, rej := h.prepare(req, source, receivedAt, callType == "")
-	if rej != nil {
-		h.log.Debug("refused tracking request", "reason", rej.reason, "events", len(req.events),
-			"rejected", len(rej.rejected), "source", source)
-		rej.write(w, h.m)
+	if origin != "" && !src.allowsOrigin(origin) {
+		rej := reject(ReasonOriginNotAllowed, "origin "+origin+" may not send with this write key")
+		rej.events = n
+		rej.write(w, h.m, src.Name)
 		return
 	}
+	if n > h.cfg.MaxBatchEvents {
+		rej := reject(ReasonTooManyEvents, fmt.Sprintf("batch has %d events; at most %d are accepted", n, h.cfg.MaxBatchEvents))
+		rej.events = n
+		rej.write(w, h.m, src.Name)
+		return
+	}
+	if ok, wait := src.take(n, time.Now()); !ok {
+		rej := reject(ReasonRateLimited, fmt.Sprintf("source %s is over its rate limit of %g events/s", src.Name, src.RateLimit))
+		rej.events, rej.retryAfter = n, retryAfterHeader(wait)
+		rej.write(w, h.m, src.Name)
+		return
+	}
+	h.m.batchEvents.Observe(float64(n))
+
+	msgs, rejected := h.prepare(req, src, receivedAt)
+	accepted := len(msgs) - len(rejected)
 	if err := h.publish(r.Context(), msgs); err != nil {
-		h.log.Warn("publish tracking events", "events", len(msgs), "source", source, "error", err)
+		h.log.Warn("publish tracking events", "records", len(msgs), "source", src.Name, "error", err)
 		rej := reject(ReasonUnavailable, "events could not be stored; retry later")
-		rej.events = len(msgs)
-		rej.write(w, h.m)
+		rej.events = n
+		rej.write(w, h.m, src.Name)
 		return
 	}
-	h.m.eventsAccepted.Add(float64(len(msgs)))
-	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
-}
+	h.m.eventsAccepted.WithLabelValues(src.Name).Add(float64(accepted))
+	for _, bad := range rejected {
+		h.m.rejected(bad.Reason, src.Name, 1)
+	}
 
-// prepare validates and enriches every event of req. This version refuses
-// the whole request when any event is malformed, listing each bad one.
-func (h *handler) prepare(req *request, source string, receivedAt time.Time, batch bool) ([]Message, *rejection) {
-	msgs := make([]Message, 0, len(req.events))
-	var rejected []RejectedEvent
-	for i, ev := range req.events {
-		bad := RejectedEvent{Index: i, MessageID: stringField(ev.fields, "messageId")}
-		if ev.size > h.cfg.MaxEventBytes {
-			bad.Reason = ReasonEventTooLarge
-			bad.Message = fmt.Sprintf("event exceeds %d bytes", h.cfg.MaxEventBytes)
-			rejected = append(rejected, bad)
-			continue
+	switch {
+	case len(rejected) == 0:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(successBody)
+	case accepted > 0:
+		body := partialBody{Success: true, Accepted: accepted}
+		body.Rejected, body.Omitted = listed(rejected)
+		writeJSON(w, http.StatusOK, body)
+	default:
+		h.log.Debug("refused tracking request", "events", n, "source", src.Name)
+		rej := &rejection{reason: rejected[0].Reason, message: "invalid event", rejected: rejected, events: n}
+		if callType == "" {
+			rej.message = "every event of the batch was rejected"
 		}
-		if errs := h.validator.Validate(ev.call); len(errs) > 0 {
-			bad.Reason, bad.Errors = ReasonSchema, errs
-			bad.Message = joinFieldErrors(errs)
-			rejected = append(rejected, bad)
-			continue
-		}
-		out, err := enrich(ev, req, source, receivedAt)
-		if err == nil {
-			var m Message
-			if m, err = toMessage(&out); err == nil {
-				msgs = append(msgs, m)
-				continue
+		for _, bad := range rejected {
+			if bad.Reason != rej.reason {
+				rej.reason = ReasonSchema // mixed reasons answer 400
 			}
 		}
-		bad.Reason, bad.Message = ReasonSchema, err.Error()
-		rejected = append(rejected, bad)
+		rej.write(w, h.m, src.Name)
 	}
-	if len(rejected) == 0 {
-		return msgs, nil
-	}
+}
 
-	rej := &rejection{reason: ReasonSchema, message: "invalid event", rejected: rejected, events: len(req.events)}
-	if batch {
-		rej.message = "invalid batch"
+// prepare validates and enriches every event of req. It returns the
+// records to publish — first the accepted events for the touchpoints
+// topic, then one record on the rejected topic per refused event — and
+// the refused events.
+func (h *handler) prepare(req *request, src *source, receivedAt time.Time) ([]Message, []RejectedEvent) {
+	msgs := make([]Message, 0, len(req.events))
+	var rejected []RejectedEvent
+	var rejectedMsgs []Message
+	for i := range req.events {
+		ev := &req.events[i]
+		if ev.fields != nil {
+			mapEventName(ev)
+		}
+		bad := h.check(ev, src)
+		if bad.Reason == "" {
+			out, err := h.enrich(ev, req, src, receivedAt)
+			if err == nil {
+				msgs = append(msgs, out)
+				continue
+			}
+			bad.Reason, bad.Message = ReasonSchema, err.Error()
+		}
+		bad.Index = i
+		bad.MessageID = stringField(ev.fields, "messageId")
+		rejected = append(rejected, bad)
+		rejectedMsgs = append(rejectedMsgs, h.rejectedRecord(ev, bad, src, receivedAt))
 	}
-	for _, r := range rejected {
-		if r.Reason == ReasonEventTooLarge {
-			rej.reason = ReasonEventTooLarge
+	return append(msgs, rejectedMsgs...), rejected
+}
+
+// check says why an event is refused; a zero Reason means it is not.
+func (h *handler) check(ev *rawEvent, src *source) RejectedEvent {
+	if len(ev.raw) > h.cfg.MaxEventBytes {
+		return RejectedEvent{Reason: ReasonEventTooLarge, Message: fmt.Sprintf("event exceeds %d bytes", h.cfg.MaxEventBytes)}
+	}
+	if errs := h.validator.Validate(ev.call); len(errs) > 0 {
+		return RejectedEvent{Reason: ReasonSchema, Message: joinFieldErrors(errs), Errors: errs}
+	}
+	if name := eventNameOf(ev); !src.allowsEvent(name) {
+		return RejectedEvent{Reason: ReasonEventNotAllowed,
+			Message: fmt.Sprintf("source %s may not send %q events", src.Name, name)}
+	}
+	return RejectedEvent{}
+}
+
+func eventNameOf(ev *rawEvent) string {
+	obj, _ := ev.call.(map[string]any)
+	typ, _ := obj["type"].(string)
+	if typ == schemas.TypeTrack {
+		name, _ := obj["event"].(string)
+		return name
+	}
+	return typ
+}
+
+func (h *handler) enrich(ev *rawEvent, req *request, src *source, receivedAt time.Time) (Message, error) {
+	if err := h.hasher.hashFields(ev); err != nil {
+		return Message{}, err
+	}
+	out, err := enrich(*ev, req, src.Name, receivedAt)
+	if err != nil {
+		return Message{}, err
+	}
+	return toMessage(&out)
+}
+
+// rejectedRecord is the touchpoints.rejected record of a refused event:
+// the event as sent, with the configured properties hashed all the same.
+func (h *handler) rejectedRecord(ev *rawEvent, bad RejectedEvent, src *source, receivedAt time.Time) Message {
+	raw := json.RawMessage(ev.raw)
+	if h.hasher != nil && ev.fields != nil {
+		if err := h.hasher.hashFields(ev); err == nil {
+			if b, err := json.Marshal(ev.fields); err == nil {
+				raw = b
+			}
 		}
 	}
-	return nil, rej
+	rec := RejectedRecord{Reason: bad.Reason, Message: bad.Message, Errors: bad.Errors, Source: src.Name,
+		ReceivedAt: receivedAt, Index: bad.Index, MessageID: bad.MessageID, Event: raw}
+	v, err := json.Marshal(rec)
+	if err != nil { // raw came out of a JSON parse; cannot happen
+		rec.Event = json.RawMessage(strconv.Quote(string(ev.raw)))
+		v, _ = json.Marshal(rec)
+	}
+	key := stringField(ev.fields, "userId")
+	if key == "" {
+		key = stringField(ev.fields, "anonymousId")
+	}
+	return Message{Topic: h.cfg.RejectedTopic, Key: []byte(key), Value: v}
 }
 
 // publish hands msgs to the publisher within the produce timeout. It does
@@ -225,11 +343,43 @@ func (h *handler) publish(ctx context.Context, msgs []Message) error {
 	return err
 }
 
+// readyz answers 200 when the broker answered a metadata request lately.
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	rc, ok := h.pub.(ReadinessChecker)
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return
+	}
+	h.readyMu.Lock()
+	if time.Since(h.readyAt) > readyCacheFor {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		h.readyErr = rc.Ready(ctx)
+		cancel()
+		h.readyAt = time.Now()
+	}
+	err := h.readyErr
+	h.readyMu.Unlock()
+	if err != nil {
+		h.log.Warn("not ready", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "kafka unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *source) name() string {
+	if s == nil {
+		return ""
+	}
+	return s.Name
+}
+
 // jsonMediaType accepts JSON and, because browsers send it to avoid a CORS
 // preflight, text/plain; the body is JSON either way. No Content-Type is
 // accepted too.
 func jsonMediaType(contentType string) bool {
-	if contentType == "" {
+	switch contentType {
+	case "", "application/json", "text/plain", "text/plain;charset=UTF-8":
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(contentType)

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -69,6 +71,9 @@ type call struct {
 	contentType string // default application/json; "-" sends none
 	key         string // Basic auth user; default testKey; "-" sends none
 	query       string
+	method      string            // default POST
+	header      map[string]string // more headers, such as Origin
+	gzip        bool              // gzip the body and say so
 }
 
 type answer struct {
@@ -83,9 +88,23 @@ func (p *testPipeline) do(t *testing.T, c call) answer {
 	if c.query != "" {
 		url += "?" + c.query
 	}
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(c.body))
+	method := c.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	var body io.Reader = strings.NewReader(c.body)
+	if c.gzip {
+		body = bytes.NewReader(gzipped(t, []byte(c.body)))
+	}
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
 	}
 	switch c.contentType {
 	case "":
@@ -126,9 +145,36 @@ type stored struct {
 // and the end offsets are final.
 func readTopic(t *testing.T, addrs []string, topic string) []stored {
 	t.Helper()
+	var out []stored
+	for _, m := range readMessages(t, addrs, topic) {
+		s := stored{key: string(m.Key), partition: m.Partition}
+		if err := json.Unmarshal(m.Value, &s.event); err != nil {
+			t.Fatalf("decode record: %v", err)
+		}
+		if err := json.Unmarshal(m.Value, &s.fields); err != nil {
+			t.Fatalf("decode record: %v", err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func readValues(t *testing.T, addrs []string, topic string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, m := range readMessages(t, addrs, topic) {
+		out = append(out, m.Value)
+	}
+	return out
+}
+
+// readMessages reads every record of a topic with kafka-go, partition by
+// partition, up to the end offsets at the time of the call.
+func readMessages(t *testing.T, addrs []string, topic string) []kafka.Message {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var out []stored
+	var out []kafka.Message
 	for p := 0; p < 3; p++ {
 		conn, err := kafka.DialLeader(ctx, "tcp", addrs[0], topic, p)
 		if err != nil {
@@ -151,14 +197,7 @@ func readTopic(t *testing.T, addrs []string, topic string) []stored {
 				_ = r.Close()
 				t.Fatalf("read partition %d offset %d: %v", p, i, err)
 			}
-			s := stored{key: string(m.Key), partition: m.Partition}
-			if err := json.Unmarshal(m.Value, &s.event); err != nil {
-				t.Fatalf("decode record: %v", err)
-			}
-			if err := json.Unmarshal(m.Value, &s.fields); err != nil {
-				t.Fatalf("decode record: %v", err)
-			}
-			out = append(out, s)
+			out = append(out, m)
 		}
 		_ = r.Close()
 	}
@@ -191,4 +230,41 @@ func decodeError(t *testing.T, body string) errorBody {
 		t.Fatalf("error body %q: %v", body, err)
 	}
 	return e
+}
+
+func gzipped(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// rejectedRecords reads every record of touchpoints.rejected.
+func rejectedRecords(t *testing.T, addrs []string) []RejectedRecord {
+	t.Helper()
+	var out []RejectedRecord
+	for _, v := range readValues(t, addrs, broker.TopicRejected) {
+		var r RejectedRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			t.Fatalf("decode rejected record %s: %v", v, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// decodePartial decodes the 200 answer of a partly accepted batch.
+func decodePartial(t *testing.T, body string) partialBody {
+	t.Helper()
+	var p partialBody
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatalf("partial body %q: %v", body, err)
+	}
+	return p
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 // Message is one record to publish: the customer id as key, the enriched
 // event's JSON as value.
 type Message struct {
+	// Topic is where the record goes; empty means the publisher's topic.
+	Topic string
 	Key   []byte
 	Value []byte
 }
@@ -22,16 +25,28 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs []Message) error
 }
 
-// publisherBatchTimeout is how long the writer waits for more messages
-// before sending a produce request; requests are synchronous, so short.
-const publisherBatchTimeout = 2 * time.Millisecond
+// ReadinessChecker is what /readyz asks, when the Publisher implements it.
+type ReadinessChecker interface {
+	// Ready returns nil when the log can be written to now.
+	Ready(ctx context.Context) error
+}
+
+// Writer settings. Requests are synchronous, so the writer waits only a
+// few milliseconds for others' messages before sending a produce request;
+// under load, concurrent requests share produce requests.
+const (
+	publisherBatchTimeout = 2 * time.Millisecond
+	publisherBatchSize    = 2500    // a full batch per partition in one produce request
+	publisherBatchBytes   = 4 << 20 // bytes per partition per produce request
+)
 
 // KafkaPublisher publishes to Kafka with kafka-go, waiting for all in-sync
 // replicas to acknowledge. Messages are partitioned by a hash of their key,
 // so one customer's events stay in order on one partition.
 type KafkaPublisher struct {
-	topic string
-	w     *kafka.Writer
+	topic   string
+	brokers []string
+	w       *kafka.Writer
 }
 
 // NewKafkaPublisher returns a publisher for kcfg. It connects lazily, on
@@ -40,15 +55,17 @@ func NewKafkaPublisher(kcfg KafkaConfig) *KafkaPublisher {
 	if kcfg.Topic == "" {
 		kcfg.Topic = DefaultTopic
 	}
+	addr := kafka.TCP(kcfg.Brokers...)
 	return &KafkaPublisher{
-		topic: kcfg.Topic,
+		topic:   kcfg.Topic,
+		brokers: kcfg.Brokers,
 		w: &kafka.Writer{
-			Addr:                   kafka.TCP(kcfg.Brokers...),
-			Topic:                  kcfg.Topic,
+			Addr:                   addr,
 			Balancer:               &kafka.Hash{},
 			RequiredAcks:           kafka.RequireAll,
 			BatchTimeout:           publisherBatchTimeout,
-			BatchSize:              1000, // a full request in one produce per partition
+			BatchSize:              publisherBatchSize,
+			BatchBytes:             publisherBatchBytes,
 			AllowAutoTopicCreation: false,
 		},
 	}
@@ -62,10 +79,53 @@ func (p *KafkaPublisher) Publish(ctx context.Context, msgs []Message) error {
 	}
 	kmsgs := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
-		kmsgs[i] = kafka.Message{Key: m.Key, Value: m.Value}
+		topic := m.Topic
+		if topic == "" {
+			topic = p.topic
+		}
+		kmsgs[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value}
 	}
 	if err := p.w.WriteMessages(ctx, kmsgs...); err != nil {
-		return fmt.Errorf("produce %d events to %s: %w", len(msgs), p.topic, err)
+		return fmt.Errorf("produce %d records: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Ready dials a broker afresh and asks it for the topic's partitions:
+// it answers nil only when a broker is reachable and every partition of
+// the topic has a leader.
+func (p *KafkaPublisher) Ready(ctx context.Context) error {
+	var errs []error
+	for _, addr := range p.brokers {
+		err := partitionsLed(ctx, addr, p.topic)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func partitionsLed(ctx context.Context, addr, topic string) error {
+	conn, err := (&kafka.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dial kafka %s: %w", addr, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	if err != nil {
+		return fmt.Errorf("kafka %s: partitions of %s: %w", addr, topic, err)
+	}
+	for _, part := range parts {
+		if part.Leader.Host == "" {
+			return fmt.Errorf("kafka %s: partition %d of %s has no leader", addr, part.ID, topic)
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Errorf("kafka %s: topic %s has no partitions", addr, topic)
 	}
 	return nil
 }

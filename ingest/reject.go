@@ -4,40 +4,65 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/journeys/journeys/schemas"
 )
 
 // Reason says why ingest refused events. Each value is both the "reason"
 // label of journeys_ingest_events_rejected_total and the "reason" the sender
-// reads in the error body.
+// reads in the answer and the touchpoints.rejected topic holds.
 type Reason string
 
-// Rejection reasons.
+// Rejection reasons. Those marked per event refuse one event of a batch
+// and let the others through; the rest refuse the whole request.
 const (
 	// ReasonInvalidJSON: the body is not one JSON object of the expected shape.
 	ReasonInvalidJSON Reason = "invalid_json"
-	// ReasonSchema: the event does not match its JSON Schema.
+	// ReasonBadEncoding: Content-Encoding says gzip but the body is not.
+	ReasonBadEncoding Reason = "invalid_encoding"
+	// ReasonSchema (per event): the event does not match its JSON Schema.
 	ReasonSchema Reason = "schema"
-	// ReasonInBadBatch: the event was valid but shared its request with an
-	// invalid one, and this version refuses such a batch whole.
-	ReasonInBadBatch Reason = "invalid_batch"
-	// ReasonEventTooLarge: one event's JSON exceeds MaxEventBytes.
+	// ReasonEventNotAllowed (per event): the source may not send this event.
+	ReasonEventNotAllowed Reason = "event_not_allowed"
+	// ReasonEventTooLarge (per event in a batch): one event's JSON exceeds
+	// MaxEventBytes.
 	ReasonEventTooLarge Reason = "event_too_large"
-	// ReasonBatchTooLarge: the request body exceeds MaxBatchBytes.
+	// ReasonBatchTooLarge: the request body exceeds its byte limit.
 	ReasonBatchTooLarge Reason = "batch_too_large"
-	// ReasonMediaType: the Content-Type is neither JSON nor text/plain.
+	// ReasonTooManyEvents: the batch holds more than MaxBatchEvents.
+	ReasonTooManyEvents Reason = "too_many_events"
+	// ReasonMediaType: the Content-Type is neither JSON nor text/plain, or
+	// the Content-Encoding is not gzip.
 	ReasonMediaType Reason = "unsupported_media_type"
-	// ReasonUnauthorized: no write key, or one ingest does not know.
+	// ReasonUnauthorized: no write key, one ingest does not know, or a
+	// disabled source's.
 	ReasonUnauthorized Reason = "unauthorized"
+	// ReasonOriginNotAllowed: a browser sent from an origin the source does
+	// not allow.
+	ReasonOriginNotAllowed Reason = "origin_not_allowed"
+	// ReasonRateLimited: the source is over its rate limit; retry after
+	// the Retry-After seconds.
+	ReasonRateLimited Reason = "rate_limited"
+	// ReasonOverloaded: ingest holds as many request bytes as it may;
+	// retry after Retry-After.
+	ReasonOverloaded Reason = "overloaded"
 	// ReasonUnavailable: the broker did not acknowledge in time; retry.
 	ReasonUnavailable Reason = "unavailable"
 )
 
+var allReasons = []Reason{ReasonInvalidJSON, ReasonBadEncoding, ReasonSchema, ReasonEventNotAllowed,
+	ReasonEventTooLarge, ReasonBatchTooLarge, ReasonTooManyEvents, ReasonMediaType, ReasonUnauthorized,
+	ReasonOriginNotAllowed, ReasonRateLimited, ReasonOverloaded, ReasonUnavailable}
+
 // retryAfterSeconds is what a 503 asks senders to wait.
 const retryAfterSeconds = 5
 
-// maxRejectedListed bounds the per-event list in an error body.
+// overloadRetryAfterSeconds is what a 503 for too many bytes in flight
+// asks; the pressure is usually gone within a second.
+const overloadRetryAfterSeconds = 1
+
+// maxRejectedListed bounds the per-event list in an answer.
 const maxRejectedListed = 100
 
 // status is the one place a reason becomes an HTTP status code.
@@ -49,14 +74,18 @@ func (r Reason) status() int {
 		return http.StatusUnsupportedMediaType
 	case ReasonUnauthorized:
 		return http.StatusUnauthorized
-	case ReasonUnavailable:
+	case ReasonOriginNotAllowed:
+		return http.StatusForbidden
+	case ReasonRateLimited:
+		return http.StatusTooManyRequests
+	case ReasonUnavailable, ReasonOverloaded:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusBadRequest
 	}
 }
 
-// RejectedEvent names one event of a refused request and why.
+// RejectedEvent names one refused event of a request and why.
 type RejectedEvent struct {
 	Index     int    `json:"index"`
 	MessageID string `json:"messageId,omitempty"`
@@ -75,6 +104,28 @@ type errorBody struct {
 	Omitted int `json:"omitted,omitempty"`
 }
 
+// partialBody is the 200 answer of a batch of which some events were
+// accepted and some rejected.
+type partialBody struct {
+	Success  bool            `json:"success"`
+	Accepted int             `json:"accepted"`
+	Rejected []RejectedEvent `json:"rejected"`
+	Omitted  int             `json:"omitted,omitempty"`
+}
+
+// RejectedRecord is the value of a record on touchpoints.rejected: a
+// refused event as sent (with hashed properties already hashed) and why.
+type RejectedRecord struct {
+	Reason     Reason               `json:"reason"`
+	Message    string               `json:"message"`
+	Errors     []schemas.FieldError `json:"errors,omitempty"`
+	Source     string               `json:"source"`
+	ReceivedAt time.Time            `json:"receivedAt"`
+	Index      int                  `json:"index"`
+	MessageID  string               `json:"messageId,omitempty"`
+	Event      json.RawMessage      `json:"event"`
+}
+
 // rejection is a refused request on its way to the sender.
 type rejection struct {
 	reason   Reason
@@ -82,7 +133,8 @@ type rejection struct {
 	rejected []RejectedEvent
 	// events is how many events the request carried, when known; at least
 	// one is counted so that whole-body refusals show in the metric.
-	events int
+	events     int
+	retryAfter int // seconds; 0 means the reason's default
 }
 
 func reject(reason Reason, message string) *rejection {
@@ -90,33 +142,35 @@ func reject(reason Reason, message string) *rejection {
 }
 
 // write answers the sender and counts the refused events by reason.
-func (rej *rejection) write(w http.ResponseWriter, m *metrics) {
+// Events listed one by one were counted when they were rejected.
+func (rej *rejection) write(w http.ResponseWriter, m *metrics, source string) {
 	status := rej.reason.status()
-	body := errorBody{Error: rej.message, Reason: rej.reason, Rejected: rej.rejected}
-	if len(body.Rejected) > maxRejectedListed {
-		body.Omitted = len(body.Rejected) - maxRejectedListed
-		body.Rejected = body.Rejected[:maxRejectedListed]
+	body := errorBody{Error: rej.message, Reason: rej.reason}
+	body.Rejected, body.Omitted = listed(rej.rejected)
+	if len(rej.rejected) == 0 {
+		m.rejected(rej.reason, source, max(rej.events, 1))
 	}
-
-	if len(rej.rejected) > 0 {
-		for _, r := range rej.rejected {
-			m.eventsRejected.WithLabelValues(string(r.Reason)).Inc()
+	switch status {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		ra := rej.retryAfter
+		if ra == 0 {
+			ra = retryAfterSeconds
 		}
-		if rest := rej.events - len(rej.rejected); rest > 0 {
-			m.eventsRejected.WithLabelValues(string(ReasonInBadBatch)).Add(float64(rest))
-		}
-	} else {
-		m.eventsRejected.WithLabelValues(string(rej.reason)).Add(float64(max(rej.events, 1)))
-	}
-
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	}
-	if status == http.StatusUnauthorized {
+		w.Header().Set("Retry-After", strconv.Itoa(ra))
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="journeys"`)
 	}
 	writeJSON(w, status, body)
 }
+
+func listed(all []RejectedEvent) ([]RejectedEvent, int) {
+	if len(all) > maxRejectedListed {
+		return all[:maxRejectedListed], len(all) - maxRejectedListed
+	}
+	return all, 0
+}
+
+var successBody = []byte(`{"success":true}` + "\n")
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -145,3 +145,65 @@ func TestValidateFieldPath(t *testing.T) {
 		t.Fatalf("errors %+v, want one at properties.revenue", errs)
 	}
 }
+
+func TestValidateKnownEvents(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		event string
+		props string
+		want  []string
+	}{
+		{name: "e-mail opened", event: "email", props: `{"campaign":"spring","action":"opened","direction":"outbound"}`},
+		{name: "e-mail with an unknown action", event: "email", props: `{"action":"read"}`,
+			want: []string{"properties.action: expected one of sent, delivered, opened, clicked, replied, bounced, unsubscribed"}},
+		{name: "chat with a bot", event: "chat", props: `{"wait_seconds":3,"agent":"bot","messages":12,"resolved":true}`},
+		{name: "chat wait is a number", event: "chat", props: `{"wait_seconds":"3"}`,
+			want: []string{"properties.wait_seconds: expected number, got string"}},
+		{name: "store visit", event: "store_visit", props: `{"store_id":"berlin-1","duration_seconds":600}`},
+		{name: "store visit names its store", event: "store_visit", props: `{}`, want: []string{"properties.store_id: required"}},
+		{name: "ticket solved", event: "ticket", props: `{"ticket_id":"T-1","status":"solved","priority":"high"}`},
+		{name: "ticket needs an id", event: "ticket", props: `{"status":"opened"}`, want: []string{"properties.ticket_id: required"}},
+		{name: "NPS answer", event: "survey_response", props: `{"survey":"nps-q1","kind":"nps","score":9,"scale_max":10}`},
+		{name: "survey answer names its survey", event: "survey_response", props: `{"score":9}`, want: []string{"properties.survey: required"}},
+		{name: "review of four stars", event: "review", props: `{"rating":4,"platform":"trustpilot"}`},
+		{name: "review needs a rating", event: "review", props: `{"text":"fine"}`, want: []string{"properties.rating: required"}},
+		{name: "referral", event: "referral", props: `{"referrer_id":"u1","code":"FRIEND"}`},
+		{name: "idea submitted", event: "idea_submitted", props: `{"idea_id":"i1","title":"Dark mode"}`},
+		{name: "idea coming soon", event: "idea_status_changed", props: `{"idea_id":"i1","status":"coming soon","previous_status":"reviewed"}`},
+		{name: "idea status outside the four", event: "idea_status_changed", props: `{"idea_id":"i1","status":"done"}`,
+			want: []string{"properties.status: expected one of under review, reviewed, coming soon, launched"}},
+		{name: "promise made with a due date", event: "promise_made", props: `{"promise_id":"p1","due_at":"2025-03-08T00:00:00Z","what":"call back"}`},
+		{name: "promise without a due date", event: "promise_made", props: `{"promise_id":"p1"}`, want: []string{"properties.due_at: required"}},
+		{name: "promise due date not a date", event: "promise_made", props: `{"promise_id":"p1","due_at":"next week"}`,
+			want: []string{"properties.due_at: expected an RFC 3339 date-time"}},
+		{name: "promise kept", event: "promise_kept", props: `{"promise_id":"p1"}`},
+		{name: "trial started", event: "trial_started", props: `{"plan":"pro","trial_days":14}`},
+		{name: "trial ending", event: "trial_ending", props: `{"plan":"pro","days_left":3}`},
+		{name: "subscription started", event: "subscription_started", props: `{"plan":"pro","mrr":49,"currency":"EUR","interval":"month"}`},
+		{name: "subscription names its plan", event: "subscription_started", props: `{"mrr":49}`, want: []string{"properties.plan: required"}},
+		{name: "subscription cancelled", event: "subscription_cancelled", props: `{"plan":"pro","reason":"too expensive"}`},
+		{name: "checkout started", event: "checkout_started", props: `{"cart_id":"c1","value":99.5,"currency":"USD","products":[{"sku":"a"}]}`},
+		{name: "checkout value is a number", event: "checkout_started", props: `{"value":"99.5"}`,
+			want: []string{"properties.value: expected number, got string"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var call any
+			body := `{"type":"track","userId":"u1","event":"` + tt.event + `","properties":` + tt.props + `}`
+			if err := json.Unmarshal([]byte(body), &call); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, fe := range v.Validate(call) {
+				got = append(got, fe.Message)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Validate:\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
