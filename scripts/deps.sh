@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium) # the browser SDK's tests (sdk/js)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

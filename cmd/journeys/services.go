@@ -15,6 +15,7 @@ import (
 
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/processor"
+	sdkjs "github.com/journeys/journeys/sdk/js"
 	"github.com/journeys/journeys/store"
 )
 
@@ -48,11 +49,21 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 	listen := fs.String("listen", env("JOURNEYS_LISTEN", ingest.DefaultListen), "HTTP listen address (env JOURNEYS_LISTEN)")
 	brokers := kafkaFlag(fs)
 	keys := writeKeysFlag(fs, "")
+	sourcesFile := fs.String("sources", env("JOURNEYS_SOURCES", ""), "YAML file of sources: write keys, origins, events, rate limits (env JOURNEYS_SOURCES)")
+	hashKey := fs.String("hash-key", env("JOURNEYS_HASH_KEY", ""), "secret of the keyed hash of --hash-properties (env JOURNEYS_HASH_KEY)")
+	hashProps := fs.String("hash-properties", env("JOURNEYS_HASH_PROPERTIES", ""), "comma-separated paths hashed before writing, e.g. traits.email,properties.phone (env JOURNEYS_HASH_PROPERTIES)")
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys)}
+	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps)}
+	if *sourcesFile != "" {
+		sources, err := ingest.LoadSources(*sourcesFile)
+		if err != nil {
+			return err
+		}
+		cfg.Sources = sources
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -68,8 +79,11 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 		return err
 	}
 	serveMetrics(ctx, *metrics, reg, log)
-	log.Info("ingest listening", "addr", cfg.Listen, "kafka", kcfg.Brokers)
-	return ingest.Run(ctx, cfg, h)
+	log.Info("ingest listening", "addr", cfg.Listen, "kafka", kcfg.Brokers, "sources", len(cfg.AllSources()))
+	mux := http.NewServeMux()
+	mux.Handle("/sdk.js", sdkjs.Handler())
+	mux.Handle("/", h)
+	return ingest.Run(ctx, cfg, mux)
 }
 
 func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) error {

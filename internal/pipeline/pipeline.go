@@ -18,6 +18,7 @@ import (
 
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/processor"
+	sdkjs "github.com/journeys/journeys/sdk/js"
 	"github.com/journeys/journeys/store"
 )
 
@@ -77,6 +78,7 @@ func Start(ctx context.Context, cfg Config) (*Pipeline, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/sdk.js", sdkjs.Handler())
 	mux.Handle("/", h)
 
 	icfg := cfg.Ingest.WithDefaults()

@@ -70,7 +70,7 @@ func TestKilledProcessorInAGroupOfTwoChangesNoRow(t *testing.T) {
 		waitTouchpoints(t, s, uint64(ds.TotalEvents))
 		eventually(t, 90*time.Second, "every journey and flag written", func() (bool, string) {
 			j := count(t, s, "SELECT count() FROM journeys FINAL")
-			f := count(t, s, "SELECT count() FROM friction_flags FINAL")
+			f := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'repeated_calls_before_purchase'")
 			return j == uint64(journeys) && f == uint64(ds.ExpectedFlags), ""
 		})
 	}
