@@ -107,7 +107,7 @@ func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *
 		out.addSession(row)
 	}
 	wm := p.watermark(live)
-	p.expire(wm, out)
+	out.addJourneys(p.engine.CloseIdle(wm))
 	p.session.Evict()
 	if err := p.write(ctx, out); err != nil {
 		return err
@@ -150,8 +150,8 @@ func (p *Processor) watermark(live bool) time.Time {
 func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 	out := &output{}
 	out.addJourneys(g.pending)
-	p.expire(p.watermark(false), out)
-	if len(out.journeys) == 0 && len(out.flags) == 0 {
+	out.addJourneys(p.engine.CloseIdle(p.watermark(false)))
+	if len(out.journeys) == 0 {
 		return nil
 	}
 	if err := p.write(ctx, out); err != nil {

@@ -80,15 +80,6 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	return p, nil
 }
 
-// expire adds what time passing at wm produces without a touchpoint: the
-// absence rules whose deadline passed (a promise not kept), then the
-// journeys that went idle, so that a journey closed here carries the flags
-// counted on it.
-func (p *Processor) expire(wm time.Time, out *output) {
-	out.flags = append(out.flags, p.engine.Tick(wm)...)
-	out.addJourneys(p.engine.CloseIdle(wm))
-}
-
 // Run consumes until ctx is cancelled. Each consumer-group generation starts
 // from the committed offsets with empty customer state; state is rebuilt from
 // ClickHouse as customers show up.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/journeys/journeys/processor/rules"
 	"github.com/journeys/journeys/schemas"
 )
 
@@ -501,7 +500,10 @@ func TestConfigValidate(t *testing.T) {
 		{"zero config is the default", Config{}, nil},
 		{"defaults are valid", DefaultConfig(), nil},
 		{"negative inactivity timeout", Config{InactivityTimeout: -time.Hour}, ErrInactivityTimeout},
-		{"rules of a file", Config{Rules: repeatedCallsRules(7, 7, "1h")}, nil},
+		{"negative min calls", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: -1}}, ErrMinCalls},
+		{"critical below min", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: 4, CriticalCalls: 3}}, ErrCriticalCalls},
+		{"min above default critical raises critical", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: 7}}, nil},
+		{"negative window", Config{RepeatedCalls: RepeatedCallsConfig{Window: -time.Hour}}, ErrCallsWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -511,7 +513,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := DefaultConfig()
-	if d.InactivityTimeout != 30*24*time.Hour || d.Rules != rules.Default() {
+	if d.InactivityTimeout != 30*24*time.Hour || d.RepeatedCalls != (RepeatedCallsConfig{3, 5, 14 * 24 * time.Hour}) {
 		t.Errorf("DefaultConfig() = %+v", d)
 	}
 }
