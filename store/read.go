@@ -16,25 +16,32 @@ import (
 // rebalance, and the recovered state has them.
 func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error) {
 	found := make(map[string]string)
-	if len(ids) == 0 {
-		return found, nil
+	// One query per chunk: the ids are sent as literals, and ClickHouse
+	// refuses a query over max_query_size (256 KiB by default).
+	const chunk = 2000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		if err := s.storedMessageIDs(ctx, part, found); err != nil {
+			return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
+		}
 	}
+	return found, nil
+}
+
+func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]string) error {
 	rows, err := s.conn.Query(ctx, "SELECT message_id, any(journey_id) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
 	if err != nil {
-		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, journey string
 		if err := rows.Scan(&id, &journey); err != nil {
-			return nil, fmt.Errorf("scan message id: %w", err)
+			return fmt.Errorf("scan message id: %w", err)
 		}
 		found[id] = journey
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("look up %d message ids: %w", len(ids), err)
-	}
-	return found, nil
+	return rows.Err()
 }
 
 // touchpointColumns are read back in the order scanTouchpoints expects.

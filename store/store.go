@@ -77,10 +77,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 func dial(ctx context.Context, cfg Config, database string) (driver.Conn, error) {
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:         []string{cfg.Addr},
-		Auth:         clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
-		DialTimeout:  cfg.DialTimeout,
-		ReadTimeout:  cfg.ReadTimeout,
+		Addr:        []string{cfg.Addr},
+		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
+		DialTimeout: cfg.DialTimeout,
+		ReadTimeout: cfg.ReadTimeout,
+		// Recovery queries name thousands of customers and journeys as
+		// literals; the default 256 KiB would refuse them.
+		Settings:     clickhouse.Settings{"max_query_size": 64 << 20},
 		MaxOpenConns: 8,
 		MaxIdleConns: 4,
 	})

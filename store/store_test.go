@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -154,4 +155,24 @@ func ids(tps []schemas.Touchpoint) string {
 		s += tp.MessageID
 	}
 	return s
+}
+
+func TestStoredMessageIDsTakesABatchOfTwentyThousandUUIDs(t *testing.T) {
+	s := chtest.Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	ids := make([]string, 20000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08d-9faf-458f-8924-1c3d5c326da2", i)
+	}
+	if err := s.InsertTouchpoints(ctx, []schemas.Touchpoint{tp(ids[7], "alice", "j1", "call", t0), tp(ids[19999], "bob", "j2", "call", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.StoredMessageIDs(ctx, ids)
+	if err != nil {
+		t.Fatalf("look up 20,000 ids: %v", err)
+	}
+	if len(stored) != 2 || stored[ids[7]] != "j1" || stored[ids[19999]] != "j2" {
+		t.Fatalf("StoredMessageIDs = %v, want the two stored ids", stored)
+	}
 }
