@@ -120,7 +120,11 @@ func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *
 		}
 	}
 	if err := p.retry(ctx, "commit", func() error {
-		return gen.CommitOffsets(map[string]map[int]int64{p.cfg.Topic: offsets})
+		err := gen.CommitOffsets(map[string]map[int]int64{p.cfg.Topic: offsets})
+		if err != nil {
+			p.metrics.commitFailures.Inc()
+		}
+		return err
 	}); err != nil {
 		return err
 	}

@@ -190,9 +190,6 @@ func (p *Processor) retry(ctx context.Context, what string, fn func() error) err
 			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 		p.log.Warn("retrying", "what", what, "attempt", attempt, "backoff", backoff, "err", err)
-		if what == "commit" {
-			p.metrics.commitFailures.Inc()
-		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", what, ctx.Err())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/internal/broker"
+	"github.com/journeys/journeys/internal/chtest"
 	"github.com/journeys/journeys/processor"
 	"github.com/journeys/journeys/store"
 )
@@ -79,6 +80,17 @@ func runProcessor(t *testing.T, b *broker.Embedded, sink processor.Sink) (stop f
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// startPipeline runs broker, ingest and one processor over a fresh
+// database, and returns the store and the ingest URL.
+func startPipeline(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	runProcessor(t, b, s)
+	return s, url
 }
 
 // ev builds one tracking event of the wire format.

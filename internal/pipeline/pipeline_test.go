@@ -70,10 +70,7 @@ func flags(t *testing.T, s *store.Store) map[string]flagRow {
 }
 
 func TestHTTPToClickHouseFlagsRepeatedCallsBeforePurchase(t *testing.T) {
-	b := startBroker(t)
-	s := chtest.Open(t)
-	url := startIngest(t, b)
-	runProcessor(t, b, s)
+	s, url := startPipeline(t)
 
 	events := scenario()
 	send(t, url, events...)
@@ -156,10 +153,7 @@ func TestHTTPToClickHouseFlagsRepeatedCallsBeforePurchase(t *testing.T) {
 }
 
 func TestReplayedBatchShowsNothingTwice(t *testing.T) {
-	b := startBroker(t)
-	s := chtest.Open(t)
-	url := startIngest(t, b)
-	runProcessor(t, b, s)
+	s, url := startPipeline(t)
 
 	events := scenario()
 	send(t, url, events...)
@@ -271,10 +265,7 @@ func TestRestartMidJourneyCarriesOnFromClickHouse(t *testing.T) {
 }
 
 func TestIdleJourneyIsAbandonedByTheWallClock(t *testing.T) {
-	b := startBroker(t)
-	s := chtest.Open(t)
-	url := startIngest(t, b)
-	runProcessor(t, b, s)
+	s, url := startPipeline(t)
 
 	long := t0.AddDate(0, 0, -25) // 45 days ago: idle past the 30-day timeout
 	send(t, url, page("o1", "olga", long), call("o2", "olga", long.Add(time.Hour)),
@@ -289,10 +280,7 @@ func TestIdleJourneyIsAbandonedByTheWallClock(t *testing.T) {
 }
 
 func TestWebSessionsEndAfterThirtyMinutesAndAtMidnight(t *testing.T) {
-	b := startBroker(t)
-	s := chtest.Open(t)
-	url := startIngest(t, b)
-	runProcessor(t, b, s)
+	s, url := startPipeline(t)
 
 	d := day(2).Truncate(24 * time.Hour) // midnight UTC
 	at := func(h, m int) time.Time { return d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }

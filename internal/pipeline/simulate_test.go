@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/journeys/journeys/internal/chtest"
 	"github.com/journeys/journeys/report"
 	"github.com/journeys/journeys/simulate"
 	"github.com/journeys/journeys/store"
@@ -18,10 +17,7 @@ import (
 // once every acknowledged event is stored and every journey written.
 func simulated(t *testing.T, customers int) (*simulate.Dataset, *store.Store) {
 	t.Helper()
-	b := startBroker(t)
-	s := chtest.Open(t)
-	url := startIngest(t, b)
-	runProcessor(t, b, s)
+	s, url := startPipeline(t)
 
 	// The month ends today (the default start): journeys idle for 30 days
 	// are closed by the wall clock, and the ground truth expects none.
