@@ -107,7 +107,7 @@ func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *
 		out.addSession(row)
 	}
 	wm := p.watermark(live)
-	out.addJourneys(p.engine.CloseIdle(wm))
+	p.expire(wm, out)
 	p.session.Evict()
 	if err := p.write(ctx, out); err != nil {
 		return err
@@ -154,8 +154,8 @@ func (p *Processor) watermark(live bool) time.Time {
 func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 	out := &output{}
 	out.addJourneys(g.pending)
-	out.addJourneys(p.engine.CloseIdle(p.watermark(false)))
-	if len(out.journeys) == 0 {
+	p.expire(p.watermark(false), out)
+	if len(out.journeys) == 0 && len(out.flags) == 0 {
 		return nil
 	}
 	if err := p.write(ctx, out); err != nil {
@@ -189,6 +189,9 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		if err := p.replay(ctx, replayed, out); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.restoreUnknown(ctx, tps); err != nil {
+		return nil, err
 	}
 	// A sender that retried re-sends a messageId in a new record; the
 	// engine only knows the ids of each customer's current journey, so

@@ -20,7 +20,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no brokers", func(c *processor.Config) { c.Brokers = nil }, "no Kafka brokers"},
 		{"batch size zero", func(c *processor.Config) { c.BatchSize = 0 }, "batch size 0"},
 		{"negative batch wait", func(c *processor.Config) { c.BatchWait = -time.Second }, "batch wait -1s is negative"},
-		{"negative repeated-calls window", func(c *processor.Config) { c.Journey.RepeatedCalls.Window = -time.Hour }, "window"},
+		{"negative inactivity timeout", func(c *processor.Config) { c.Journey.InactivityTimeout = -time.Hour }, "inactivity timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,13 +25,16 @@ type Sink interface {
 	InsertSessions(ctx context.Context, rows []schemas.Session) error
 	// StoredMessageIDs maps those of ids already stored to their journey.
 	StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error)
-	// JourneyHistory loads the touchpoints of the customers' latest
-	// journeys and of the listed journeys, in event-time order.
-	JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
-	// OpenJourneyTouchpoints streams, customer by customer in event-time
-	// order, the touchpoints from the given partitions that belong to an
-	// open journey (inOpen) or to the customer's latest day in time zone tz.
-	OpenJourneyTouchpoints(ctx context.Context, partitions []int32, tz string, fn func(tp schemas.Touchpoint, inOpen bool)) error
+	// JourneySpans lists the stored journeys of the customers, customer
+	// by customer, oldest first.
+	JourneySpans(ctx context.Context, customerIDs []string) ([]store.JourneySpan, error)
+	// PartitionJourneySpans lists the stored journeys of the customers of
+	// the partitions that have a touchpoint at or after since or an open
+	// journey, customer by customer, oldest first.
+	PartitionJourneySpans(ctx context.Context, partitions []int32, since time.Time) ([]store.JourneySpan, error)
+	// JourneyTouchpoints loads the touchpoints of the journeys, per
+	// customer in event-time order.
+	JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
 	// DayHistory loads the touchpoints of the listed customer days and of
 	// each customer's latest day, in event-time order.
 	DayHistory(ctx context.Context, days []store.CustomerDay, tz string) (map[string][]schemas.Touchpoint, error)
@@ -78,6 +81,15 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
 	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
 	return p, nil
+}
+
+// expire adds what time passing at wm produces without a touchpoint: the
+// absence rules whose deadline passed (a promise not kept), then the
+// journeys that went idle, so that a journey closed here carries the flags
+// counted on it.
+func (p *Processor) expire(wm time.Time, out *output) {
+	out.flags = append(out.flags, p.engine.Tick(wm)...)
+	out.addJourneys(p.engine.CloseIdle(wm))
 }
 
 // Run consumes until ctx is cancelled. Each consumer-group generation starts

@@ -24,13 +24,55 @@ type generation struct {
 	pendingSessions []schemas.Session
 }
 
+// restorePlan is what to read back from ClickHouse to rebuild some
+// customers exactly: per customer, the time from which their rows must be
+// exact, and the journeys to fold, which reach the engine's Horizon further
+// back (friction rules look back across journeys).
+type restorePlan struct {
+	from     map[string]time.Time
+	journeys []string
+}
+
+// planRestore picks, for each customer in spans (customer by customer,
+// oldest journey first), the journeys to fold so that everything from the
+// earliest journey of interest on (their latest journey always, and those
+// interesting says) comes out as an uninterrupted run made it.
+func (p *Processor) planRestore(spans []store.JourneySpan, interesting func(store.JourneySpan) bool) restorePlan {
+	plan := restorePlan{from: map[string]time.Time{}}
+	// Sessions end at midnight, so the fold covers the latest day too.
+	depth := max(p.engine.Horizon(), 24*time.Hour)
+	for lo := 0; lo < len(spans); {
+		hi := lo + 1
+		for hi < len(spans) && spans[hi].CustomerID == spans[lo].CustomerID {
+			hi++
+		}
+		customer := spans[lo:hi]
+		from := customer[len(customer)-1].Start
+		for _, sp := range customer {
+			if interesting != nil && interesting(sp) && sp.Start.Before(from) {
+				from = sp.Start
+			}
+		}
+		plan.from[customer[0].CustomerID] = from
+		// Journeys do not overlap, so those that end after the fold's
+		// start are a suffix.
+		for _, sp := range customer {
+			if !sp.End.Before(from.Add(-depth)) {
+				plan.journeys = append(plan.journeys, sp.JourneyID)
+			}
+		}
+		lo = hi
+	}
+	return plan
+}
+
 // takeOver prepares a new assignment: it forgets every customer, reads how
-// far each assigned partition was written, and rebuilds the state of the
-// customers whose latest journey is open from their touchpoints in
-// ClickHouse. A customer whose journeys are all closed needs no state.
+// far each assigned partition was written, and rebuilds from ClickHouse the
+// state of the customers an uninterrupted run would hold: those with an
+// open journey, and those active within the rules' horizon or the
+// inactivity timeout of the partitions' latest event. Others come back when
+// they next show up (restoreUnknown).
 func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssignment) (*generation, error) {
-	p.engine.Reset()
-	p.session.Reset()
 	parts := make([]int32, len(assigned))
 	for i, a := range assigned {
 		parts[i] = int32(a.ID)
@@ -41,59 +83,55 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 		p.engine.Reset()
 		p.session.Reset()
 		restored = 0
+		g.pending, g.pendingSessions = g.pending[:0], g.pendingSessions[:0]
 		written, err := p.sink.WrittenOffsets(ctx, parts)
 		if err != nil {
 			return err
 		}
+		var latest time.Time
 		for part, pr := range written {
 			g.written[int(part)] = pr.Offset
+			if latest.IsZero() || pr.LatestEvent.Before(latest) {
+				latest = pr.LatestEvent
+			}
+		}
+		if len(written) == 0 {
+			return nil
+		}
+		since := latest.Add(-max(p.engine.Horizon(), p.engine.Config().InactivityTimeout, 24*time.Hour))
+		spans, err := p.sink.PartitionJourneySpans(ctx, parts, since)
+		if err != nil {
+			return err
+		}
+		plan := p.planRestore(spans, func(sp store.JourneySpan) bool { return sp.Open })
+		history, err := p.sink.JourneyTouchpoints(ctx, plan.journeys)
+		if err != nil {
+			return err
 		}
 		loc := p.sessionLocation()
 		sessions := map[string]schemas.Session{}
-		var customer string
-		var all, history []schemas.Touchpoint
-		g.pending = g.pending[:0]
-		flush := func() {
-			if len(history) > 0 {
-				for _, j := range p.engine.Restore(customer, history).Journeys {
-					if j.Status != schemas.JourneyOpen {
-						g.pending = append(g.pending, j)
-					}
-				}
-				restored++
-			}
-			// The customer's current session lies on their latest day;
-			// earlier days of the open journey may hold only the tail of
-			// a session that began in the journey before.
-			if n := len(all); n > 0 {
-				last := dayOf(all[n-1].Timestamp, loc)
-				for i := range all {
-					if dayOf(all[i].Timestamp, loc) != last {
-						continue
-					}
-					if row, ok := p.session.Apply(&all[i]); ok {
-						sessions[row.SessionID] = row
-					}
+		for customer, h := range history {
+			for _, j := range p.engine.Restore(customer, h, plan.from[customer]).Journeys {
+				if j.Status != schemas.JourneyOpen {
+					g.pending = append(g.pending, j)
 				}
 			}
-			all, history = all[:0], history[:0]
+			restored++
+			// The customer's current session lies on their latest day.
+			last := dayOf(h[len(h)-1].Timestamp, loc)
+			for i := range h {
+				if dayOf(h[i].Timestamp, loc) != last {
+					continue
+				}
+				if row, ok := p.session.Apply(&h[i]); ok {
+					sessions[row.SessionID] = row
+				}
+			}
 		}
-		err = p.sink.OpenJourneyTouchpoints(ctx, parts, loc.String(), func(tp schemas.Touchpoint, inOpen bool) {
-			if tp.CustomerID != customer {
-				flush()
-				customer = tp.CustomerID
-			}
-			all = append(all, tp)
-			if inOpen {
-				history = append(history, tp)
-			}
-		})
-		flush()
-		g.pendingSessions = g.pendingSessions[:0]
 		for _, row := range sessions {
 			g.pendingSessions = append(g.pendingSessions, row)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -104,16 +142,56 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 	return g, nil
 }
 
+// restoreUnknown rebuilds, before a batch is applied, the customers of the
+// batch that the engine does not hold but ClickHouse knows: the take-over
+// left them out as long inactive, or they were evicted. Their rows are
+// stored already; only the state is needed.
+func (p *Processor) restoreUnknown(ctx context.Context, tps []schemas.Touchpoint) error {
+	var unknown []string
+	seen := map[string]bool{}
+	for i := range tps {
+		c := tps[i].CustomerID
+		if !seen[c] && !p.engine.Has(c) {
+			seen[c] = true
+			unknown = append(unknown, c)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var plan restorePlan
+	var history map[string][]schemas.Touchpoint
+	err := p.retry(ctx, "restore returning customers", func() error {
+		spans, err := p.sink.JourneySpans(ctx, unknown)
+		if err != nil {
+			return err
+		}
+		plan = p.planRestore(spans, nil)
+		history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for c, h := range history {
+		p.engine.Restore(c, h, plan.from[c])
+		p.metrics.restored.Inc()
+	}
+	return nil
+}
+
 // replay handles records that an earlier processor applied and wrote but
 // did not commit. They are not applied again: the customers they belong to
-// are rebuilt from ClickHouse (their latest journey and every journey a
-// replayed record belongs to), and those journeys' rows and flags are
-// written again, which repairs what a crash between inserts left out.
+// are rebuilt from ClickHouse, and the rows of their latest journey and of
+// every journey a replayed record belongs to are written again, with the
+// flags found from the earliest of those journeys on. That repairs what a
+// crash between inserts left out.
 func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *output) error {
 	ids := make([]string, len(tps))
 	for i := range tps {
 		ids[i] = tps[i].MessageID
 	}
+	var plan restorePlan
 	var history, days map[string][]schemas.Touchpoint
 	loc := p.sessionLocation()
 	err := p.retry(ctx, "recover replayed records", func() error {
@@ -121,19 +199,24 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		if err != nil {
 			return err
 		}
-		touched := make([]string, 0, len(stored))
+		touched := map[string]bool{}
 		customers := make([]string, 0, len(tps))
 		seen := map[string]bool{}
 		for i := range tps {
 			if j, ok := stored[tps[i].MessageID]; ok {
-				touched = append(touched, j)
+				touched[j] = true
 			}
 			if c := tps[i].CustomerID; !seen[c] {
 				seen[c] = true
 				customers = append(customers, c)
 			}
 		}
-		history, err = p.sink.JourneyHistory(ctx, customers, touched)
+		spans, err := p.sink.JourneySpans(ctx, customers)
+		if err != nil {
+			return err
+		}
+		plan = p.planRestore(spans, func(sp store.JourneySpan) bool { return touched[sp.JourneyID] })
+		history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys)
 		if err != nil {
 			return err
 		}
@@ -148,7 +231,7 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		return err
 	}
 	for c, h := range history {
-		res := p.engine.Restore(c, h)
+		res := p.engine.Restore(c, h, plan.from[c])
 		out.addJourneys(res.Journeys)
 		out.flags = append(out.flags, res.Flags...)
 		p.metrics.restored.Inc()

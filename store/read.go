@@ -69,76 +69,98 @@ func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint)
 	return rows.Err()
 }
 
-// JourneyHistory returns, for each of the customers that has touchpoints
-// stored, the touchpoints of their latest journey (the journey of their
-// latest touchpoint) and of the listed journeys, in event-time order. It is
-// what the journey engine needs to rewrite the rows of journeys that a
-// crash may have left half-written.
-func (s *Store) JourneyHistory(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
-	out := make(map[string][]schemas.Touchpoint)
-	if len(customerIDs) == 0 {
-		return out, nil
+// JourneySpan is one stored journey of a customer: the event times of its
+// first and last touchpoint, and whether its latest row is open.
+type JourneySpan struct {
+	CustomerID string
+	JourneyID  string
+	Start, End time.Time
+	Open       bool
+}
+
+// spanQuery reads the spans of the journeys of the customers that cond
+// selects, customer by customer, oldest journey first; the first %s says
+// whether a journey is open.
+const spanQuery = `SELECT customer_id, journey_id, min(timestamp_ms), max(timestamp_ms), %s
+FROM touchpoints FINAL
+WHERE customer_id IN (%s)
+GROUP BY customer_id, journey_id
+ORDER BY customer_id, min(timestamp_ms), journey_id`
+
+func (s *Store) scanSpans(ctx context.Context, q string, args ...any) ([]JourneySpan, error) {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	defer rows.Close()
+	var out []JourneySpan
+	for rows.Next() {
+		var sp JourneySpan
+		var start, end int64
+		var open uint8
+		if err := rows.Scan(&sp.CustomerID, &sp.JourneyID, &start, &end, &open); err != nil {
+			return nil, fmt.Errorf("scan journey span: %w", err)
+		}
+		sp.Start, sp.End, sp.Open = time.UnixMilli(start).UTC(), time.UnixMilli(end).UTC(), open == 1
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+// openJourney is true for the rows of journeys whose latest row is open.
+const openJourney = `journey_id IN (SELECT journey_id FROM journeys FINAL WHERE status = 'open')`
+
+// JourneySpans returns the spans of every stored journey of the customers,
+// customer by customer, oldest journey first. Open is not filled in.
+func (s *Store) JourneySpans(ctx context.Context, customerIDs []string) ([]JourneySpan, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
+	}
+	spans, err := s.scanSpans(ctx, fmt.Sprintf(spanQuery, "0", "?"), set(customerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
+	}
+	return spans, nil
+}
+
+// PartitionJourneySpans returns the spans of every stored journey of the
+// customers whose touchpoints came from the given Kafka partitions and who
+// either have a touchpoint at or after since or have an open journey: the
+// customers a processor taking over the partitions must hold state for.
+func (s *Store) PartitionJourneySpans(ctx context.Context, partitions []int32, since time.Time) ([]JourneySpan, error) {
+	if len(partitions) == 0 {
+		return nil, nil
+	}
+	customers := `SELECT customer_id FROM touchpoints
+                  WHERE kafka_partition IN ?
+                  GROUP BY customer_id
+                  HAVING max(timestamp_ms) >= ?
+                      OR max(` + openJourney + `) = 1`
+	spans, err := s.scanSpans(ctx, fmt.Sprintf(spanQuery, openJourney, customers), partitionSet(partitions), since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("load journeys of partitions %v: %w", partitions, err)
+	}
+	return spans, nil
+}
+
+// JourneyTouchpoints returns the touchpoints of the given journeys,
+// customer by customer in event-time order.
+func (s *Store) JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
+	out := make(map[string][]schemas.Touchpoint)
 	if len(journeyIDs) == 0 {
-		journeyIDs = []string{""}
+		return out, nil
 	}
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE customer_id IN ?
-  AND (journey_id IN ?
-       OR (customer_id, journey_id) IN (
-           SELECT customer_id, argMax(journey_id, (timestamp_ms, message_id))
-           FROM touchpoints FINAL
-           WHERE customer_id IN ?
-           GROUP BY customer_id))
+WHERE journey_id IN ?
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
-	}, q, set(customerIDs), set(journeyIDs), set(customerIDs))
+	}, q, set(journeyIDs))
 	if err != nil {
-		return nil, fmt.Errorf("load journey history of %d customers: %w", len(customerIDs), err)
+		return nil, fmt.Errorf("load touchpoints of %d journeys: %w", len(journeyIDs), err)
 	}
 	return out, nil
-}
-
-// OpenJourneyTouchpoints hands fn, customer by customer in event-time
-// order, the touchpoints whose records came from the given Kafka partitions
-// and that either belong to a journey whose latest row is open (inOpen) or
-// fall on the customer's latest day in time zone tz. A processor taking over
-// partitions rebuilds its customers' journeys from the first kind (a
-// customer whose journeys are all closed needs no journey state) and their
-// current sessions, which end at midnight, from both.
-func (s *Store) OpenJourneyTouchpoints(ctx context.Context, partitions []int32, tz string, fn func(tp schemas.Touchpoint, inOpen bool)) error {
-	if len(partitions) == 0 {
-		return nil
-	}
-	q := `SELECT ` + touchpointColumns + `, journey_id IN (SELECT journey_id FROM journeys FINAL WHERE status = 'open') AS in_open
-FROM touchpoints FINAL
-WHERE kafka_partition IN ?
-  AND (in_open OR (customer_id, toDate(timestamp, ?)) IN (
-      SELECT customer_id, toDate(max(timestamp), ?) FROM touchpoints WHERE kafka_partition IN ? GROUP BY customer_id))
-ORDER BY customer_id, timestamp_ms, message_id`
-	rows, err := s.conn.Query(ctx, q, partitionSet(partitions), tz, tz, partitionSet(partitions))
-	if err != nil {
-		return fmt.Errorf("load open journeys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tp schemas.Touchpoint
-		var ms int64
-		var open uint8
-		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
-			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.SessionID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version, &open); err != nil {
-			return fmt.Errorf("scan touchpoint: %w", err)
-		}
-		tp.Timestamp = time.UnixMilli(ms).UTC()
-		tp.ReceivedAt = tp.ReceivedAt.UTC()
-		fn(tp, open == 1)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load open journeys: %w", err)
-	}
-	return nil
 }
 
 // CustomerDay names one day of one customer's touchpoints.

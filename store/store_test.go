@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -121,29 +122,66 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 		t.Errorf("StoredMessageIDs = %v, want m1 in j1 and m4 in j2", stored)
 	}
 
-	latest, err := s.JourneyHistory(ctx, []string{"alice", "bob", "carol"}, nil)
+	spans, err := s.JourneySpans(ctx, []string{"alice", "bob", "carol"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(latest["alice"]); got != "m3,m4" {
-		t.Errorf("alice's latest journey = %s, want m3,m4", got)
+	want := []store.JourneySpan{
+		{CustomerID: "alice", JourneyID: "j1", Start: t0.Truncate(time.Millisecond), End: t0.Add(time.Hour)},
+		{CustomerID: "alice", JourneyID: "j2", Start: t0.Add(48 * time.Hour), End: t0.Add(49 * time.Hour)},
+		{CustomerID: "bob", JourneyID: "j3", Start: t0, End: t0},
 	}
-	if got := ids(latest["bob"]); got != "m5" {
-		t.Errorf("bob's latest journey = %s, want m5", got)
+	if !slices.Equal(spans, want) {
+		t.Errorf("JourneySpans = %+v, want %+v (oldest first, millisecond precision)", spans, want)
 	}
-	if _, ok := latest["carol"]; ok {
-		t.Errorf("carol has no touchpoints but got %v", latest["carol"])
-	}
-	withOld, err := s.JourneyHistory(ctx, []string{"alice"}, []string{"j1"})
+
+	recent, err := s.PartitionJourneySpans(ctx, []int32{0}, t0.Add(47*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(withOld["alice"]); got != "m1,m2,m3,m4" {
-		t.Errorf("alice's latest journey and j1 = %s, want m1,m2,m3,m4", got)
+	if got := spanIDs(recent); got != "j1,j2" {
+		t.Errorf("journeys of customers active since 47h = %s, want alice's j1,j2", got)
 	}
-	if got := latest["alice"][0].Timestamp; !got.Equal(t0.Add(48 * time.Hour)) {
-		t.Errorf("timestamp round trip = %v, want %v (millisecond precision)", got, t0.Add(48*time.Hour))
+	if none, err := s.PartitionJourneySpans(ctx, []int32{1}, t0); err != nil || len(none) != 0 {
+		t.Errorf("partition 1 has no touchpoints, got %v, %v", none, err)
 	}
+	open := []schemas.Journey{{JourneyID: "j3", CustomerID: "bob", StartedAt: t0, EndedAt: t0, Status: schemas.JourneyOpen,
+		Touchpoints: 1, Channels: []string{"phone"}, Path: []string{"page"}, Version: 4}}
+	if err := s.InsertJourneys(ctx, open); err != nil {
+		t.Fatal(err)
+	}
+	recent, err = s.PartitionJourneySpans(ctx, []int32{0}, t0.Add(47*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spanIDs(recent); got != "j1,j2,j3" || !recent[2].Open || recent[0].Open {
+		t.Errorf("with bob's open journey = %s %+v, want j1,j2,j3 with only j3 open", got, recent)
+	}
+
+	history, err := s.JourneyTouchpoints(ctx, []string{"j1", "j3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(history["alice"]); got != "m1,m2" {
+		t.Errorf("alice's touchpoints of j1 = %s, want m1,m2", got)
+	}
+	if got := ids(history["bob"]); got != "m5" {
+		t.Errorf("bob's touchpoints of j3 = %s, want m5", got)
+	}
+	if got := history["alice"][0].Timestamp; !got.Equal(t0.Truncate(time.Millisecond)) {
+		t.Errorf("timestamp round trip = %v, want %v (millisecond precision)", got, t0)
+	}
+}
+
+func spanIDs(spans []store.JourneySpan) string {
+	s := ""
+	for i, sp := range spans {
+		if i > 0 {
+			s += ","
+		}
+		s += sp.JourneyID
+	}
+	return s
 }
 
 func ids(tps []schemas.Touchpoint) string {

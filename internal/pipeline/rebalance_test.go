@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,7 +72,8 @@ func TestKilledProcessorInAGroupOfTwoChangesNoRow(t *testing.T) {
 		eventually(t, 90*time.Second, "every journey and flag written", func() (bool, string) {
 			j := count(t, s, "SELECT count() FROM journeys FINAL")
 			f := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'repeated_calls_before_purchase'")
-			return j == uint64(journeys) && f == uint64(ds.ExpectedFlags), ""
+			return j == uint64(journeys) && f == uint64(ds.ExpectedFlags),
+				fmt.Sprintf("%d journeys (want %d), %d repeated-calls flags (want %d)", j, journeys, f, ds.ExpectedFlags)
 		})
 	}
 

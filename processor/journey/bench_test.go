@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,8 +62,33 @@ func benchTouchpoints(n, customers int) []schemas.Touchpoint {
 // benchInput is built once: the benchmark function runs several times.
 var benchInput = sync.OnceValue(func() []schemas.Touchpoint { return benchTouchpoints(1<<20, 50_000) })
 
-func BenchmarkEngineApply(b *testing.B) {
-	tps := benchInput()
+// frictionInput is the benchmark mix with more for the default rules to do:
+// every tenth page view is on the help pages, and calls carry a topic, a
+// wait and transfers, so that every shape keeps state and fires.
+var frictionInput = sync.OnceValue(func() []schemas.Touchpoint {
+	tps := slices.Clone(benchInput())
+	topics := []string{"delivery", "billing", "returns"}
+	for i := range tps {
+		tp := &tps[i]
+		switch tp.Event {
+		case schemas.TypePage:
+			if i%10 == 0 {
+				tp.Properties = `{"path":"/help/contact","title":"Contact"}`
+			}
+		case schemas.EventCall:
+			tp.Properties = fmt.Sprintf(`{"topic":%q,"direction":"inbound","wait_seconds":%d,"transfers":%d}`, topics[i%3], i%600, i%4)
+		}
+	}
+	return tps
+})
+
+// BenchmarkEngineApply runs the default rule set (schemas/friction-rules.yaml).
+func BenchmarkEngineApply(b *testing.B) { benchApply(b, benchInput()) }
+
+// BenchmarkEngineApplyFriction runs the default rules on a mix that trips them.
+func BenchmarkEngineApplyFriction(b *testing.B) { benchApply(b, frictionInput()) }
+
+func benchApply(b *testing.B, tps []schemas.Touchpoint) {
 	e := New(Config{}, fakeClock)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,8 +1,9 @@
 // Package journey owns the journey and friction engine: it folds a customer's
 // touchpoints, in event-time order, into journeys (open until a purchase
 // converts them or the customer goes quiet for longer than the inactivity
-// timeout) and runs the friction rules that need a customer's history (for now
-// repeated_calls_before_purchase).
+// timeout) and runs the friction rules of processor/rules on them (rules are
+// data: Config.Rules, by default schemas/friction-rules.yaml), keeping each
+// customer's rule state beside their journey.
 //
 // The engine does no I/O and reads no clock of its own: event time comes from
 // the touchpoints, the detection time of flags from the injected now function,
@@ -29,6 +30,18 @@
 //     reordered: it is treated as happening at the journey's current time (it
 //     is appended to the path, it cannot cause an abandonment, a call counts at
 //     that time). The touchpoint row keeps its own timestamp.
+//   - Flags attach to the journey of the touchpoint that completed the
+//     pattern; an absence (a promise not kept) to the journey of the
+//     touchpoint that armed it. It fires when the customer's next touchpoint
+//     passes its deadline (in Apply, before the gap may abandon the journey)
+//     or when Tick is given a later time. A journey's FrictionCount counts
+//     the flags found while it was open; one found by Tick shows in the
+//     journey's next row (its next touchpoint or CloseIdle).
+//   - Restore folds the touchpoints it is given again. Rule windows reach
+//     across journeys (calls of an abandoned journey before a purchase, a
+//     promise made in an earlier journey), so to be exact from a time t on
+//     it needs every journey that ends within Horizon before t, and it
+//     returns only the rows from t on.
 //   - Journey rows share the Path and Channels backing arrays with the
 //     engine's state; their capacity is capped, so appending to them copies,
 //     and the engine never changes elements it has already emitted. Do not

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/journeys/journeys/processor/rules"
 	"github.com/journeys/journeys/schemas"
 )
 
@@ -29,18 +30,23 @@ type Result struct {
 // Engine folds touchpoints into journeys and friction flags, per customer.
 type Engine struct {
 	cfg       Config
+	rules     *rules.Set
 	now       func() time.Time
 	customers map[string]*customer
-	names     map[string]string // interned event names and channels
+	// armed are the customers an absence rule waits on, for Tick.
+	armed    map[string]*customer
+	names    map[string]string // interned event names and channels
+	findings []rules.Finding   // scratch, reused by every Apply
 }
 
 // customer is the state held per customer.
 type customer struct {
 	journey journey
-	// calls since the customer's previous purchase, pruned to the rule's
-	// window; kept across abandoned journeys, as the window may be longer
-	// than the inactivity timeout.
-	calls []call
+	// rules is what the friction rules remember, pruned to each rule's
+	// window; kept across journeys, as a window may be longer than the
+	// inactivity timeout.
+	rules rules.State
+	armed bool // in Engine.armed
 }
 
 // New returns an engine with cfg (zero fields take their defaults) and the
@@ -53,10 +59,13 @@ func New(cfg Config, now func() time.Time) *Engine {
 	if now == nil {
 		now = time.Now
 	}
+	cfg = cfg.withDefaults()
 	return &Engine{
-		cfg:       cfg.withDefaults(),
+		cfg:       cfg,
+		rules:     cfg.Rules,
 		now:       now,
 		customers: make(map[string]*customer),
+		armed:     make(map[string]*customer),
 		names:     make(map[string]string),
 	}
 }
@@ -73,7 +82,9 @@ func (e *Engine) Apply(tp schemas.Touchpoint) Result {
 		c = &customer{}
 		e.customers[tp.CustomerID] = c
 	}
-	return e.apply(tp.CustomerID, c, tp)
+	res := e.apply(tp.CustomerID, c, tp)
+	e.track(tp.CustomerID, c)
+	return res
 }
 
 // applyOut lets Apply allocate its touchpoint row and the usual single
@@ -96,6 +107,16 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 
 	out := &applyOut{}
 	res := Result{Touchpoint: &out.tp, Journeys: out.journeys[:0:1]}
+	// Absences whose deadline this touchpoint's time passes fire first, on
+	// the journey of the touchpoint that armed them; counted on it while it
+	// is open, before the gap may close it.
+	found := e.rules.Expire(&c.rules, at, e.findings[:0])
+	for _, f := range found {
+		if f.JourneyID == j.id && j.status == statusOpen {
+			j.friction++
+		}
+	}
+	expired := len(found)
 	switch {
 	case j.id == "" || j.status != statusOpen:
 		*j = newJourney(customerID, tp.MessageID, at)
@@ -106,19 +127,27 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 	}
 	j.add(h, e.intern(tp.Event), e.intern(tp.Channel), at)
 
-	switch tp.Event {
-	case schemas.EventCall:
-		c.calls = pruneCalls(c.calls, at.Add(-e.cfg.RepeatedCalls.Window))
-		c.calls = append(c.calls, call{at: at, messageID: tp.MessageID})
-	case schemas.EventPurchase:
-		revenue, orderID := parsePurchase(tp.Properties)
-		j.revenue += revenue
-		c.calls = pruneCalls(c.calls, at.Add(-e.cfg.RepeatedCalls.Window))
-		if flag, ok := e.repeatedCalls(customerID, j.id, tp, at, orderID, c.calls); ok {
-			res.Flags = []schemas.FrictionFlag{flag}
-			j.friction++
+	found = e.rules.Apply(&c.rules, rules.Event{
+		MessageID: tp.MessageID, Name: tp.Event, Channel: tp.Channel,
+		Properties: tp.Properties, At: at, JourneyID: j.id,
+	}, found)
+	j.friction += uint32(len(found) - expired)
+	if len(found) > 0 {
+		res.Flags = make([]schemas.FrictionFlag, len(found))
+		for i, f := range found {
+			journeyID := f.JourneyID
+			if journeyID == "" {
+				journeyID = j.id
+			}
+			res.Flags[i] = e.flag(customerID, journeyID, f)
 		}
-		c.calls = nil // only calls after this purchase count for the next
+		clear(found) // the scratch must not keep evidence alive
+	}
+	e.findings = found[:0]
+
+	if tp.Event == schemas.EventPurchase {
+		revenue, _ := parsePurchase(tp.Properties)
+		j.revenue += revenue
 		j.status = statusConverted
 	}
 
@@ -147,46 +176,92 @@ func (e *Engine) CloseIdle(now time.Time) []schemas.Journey {
 	return rows
 }
 
-// EvictIdle forgets the customers whose journey is closed and who hold no call
-// within the repeated-calls window before now, and returns how many it
-// forgot. Their state can be rebuilt with Restore if they come back; what is
-// lost is only the duplicate check against their closed journey.
+// Tick fires the absence rules (a promise not kept by its due time) whose
+// deadline is before now, for customers who sent nothing since: pass the
+// event-time watermark while catching up and the wall clock while live.
+// Flags come ordered by flag id. A flag whose journey is still open counts
+// on it; that journey's next row (its next touchpoint, or CloseIdle) carries
+// the count. Call Tick before CloseIdle with the same time, so that a
+// journey closed for inactivity is written with its count.
+func (e *Engine) Tick(now time.Time) []schemas.FrictionFlag {
+	var flags []schemas.FrictionFlag
+	for id, c := range e.armed {
+		found := e.rules.Expire(&c.rules, now, e.findings[:0])
+		for _, f := range found {
+			if f.JourneyID == c.journey.id && c.journey.status == statusOpen {
+				c.journey.friction++
+			}
+			flags = append(flags, e.flag(id, f.JourneyID, f))
+		}
+		clear(found)
+		e.findings = found[:0]
+		e.track(id, c)
+	}
+	slices.SortFunc(flags, func(a, b schemas.FrictionFlag) int { return strings.Compare(a.FlagID, b.FlagID) })
+	return flags
+}
+
+// track keeps Engine.armed in step with a customer's absence deadlines.
+func (e *Engine) track(id string, c *customer) {
+	switch pending := c.rules.Pending(); {
+	case pending && !c.armed:
+		e.armed[id] = c
+		c.armed = true
+	case !pending && c.armed:
+		delete(e.armed, id)
+		c.armed = false
+	}
+}
+
+// EvictIdle forgets the customers whose journey is closed and whose rule
+// state is idle at now (nothing inside a rule's window, no absence waiting),
+// and returns how many it forgot. Their state can be rebuilt with Restore if
+// they come back; what is lost is only the duplicate check against their
+// closed journey.
 func (e *Engine) EvictIdle(now time.Time) int {
-	cutoff := now.Add(-e.cfg.RepeatedCalls.Window)
 	n := 0
 	for id, c := range e.customers {
 		if c.journey.id != "" && c.journey.status == statusOpen {
 			continue
 		}
-		if len(c.calls) > 0 && !c.calls[len(c.calls)-1].at.Before(cutoff) {
+		if !e.rules.Idle(&c.rules, now) {
 			continue
 		}
-		delete(e.customers, id)
+		e.Forget(id)
 		n++
 	}
 	return n
 }
 
-// Restore rebuilds a customer's state from the stored touchpoints of their
-// latest journey, in event-time order, replacing any state held for them. It
-// returns the journey rows (the latest row of each journey folded, oldest
-// first) and the flags as they stand after folding, for idempotent
-// re-insertion; they equal what Apply produced for the same touchpoints,
-// except FrictionFlag.DetectedAt. The touchpoints' CustomerID and JourneyID
+// Restore rebuilds a customer's state by folding their stored touchpoints
+// again, in event-time order, replacing any state held for them. history
+// must begin with the first touchpoint of a journey that begins at least
+// Horizon before from (or with the customer's first touchpoint): the rules
+// then see everything that can matter from from on, so the rows from from on
+// equal what Apply produced, except FrictionFlag.DetectedAt. Restore returns
+// those rows for idempotent re-insertion: the latest row of each journey
+// that began at or after from, oldest first, and the flags found at
+// touchpoints at or after from. Rows before from are not returned: their
+// rule state may be incomplete. The touchpoints' CustomerID and JourneyID
 // are not read: they belong to customerID, and their journey is recomputed.
-//
-// Calls from before the latest journey are not in history, so a purchase
-// after a restore does not count calls of an earlier abandoned journey.
-func (e *Engine) Restore(customerID string, history []schemas.Touchpoint) Result {
+// An absence armed in history fires again at the next Tick (same flag id,
+// so the same row).
+func (e *Engine) Restore(customerID string, history []schemas.Touchpoint, from time.Time) Result {
 	if len(history) == 0 {
-		delete(e.customers, customerID)
+		e.Forget(customerID)
 		return Result{}
 	}
 	c := &customer{}
 	var res Result
 	for _, tp := range history {
 		r := e.apply(customerID, c, tp)
+		if tp.Timestamp.Before(from) {
+			continue
+		}
 		for _, row := range r.Journeys {
+			if row.StartedAt.Before(from) {
+				continue
+			}
 			if i := slices.IndexFunc(res.Journeys, func(j schemas.Journey) bool { return j.JourneyID == row.JourneyID }); i >= 0 {
 				res.Journeys[i] = row
 			} else {
@@ -195,12 +270,21 @@ func (e *Engine) Restore(customerID string, history []schemas.Touchpoint) Result
 		}
 		res.Flags = append(res.Flags, r.Flags...)
 	}
+	e.Forget(customerID)
 	e.customers[customerID] = c
+	e.track(customerID, c)
 	return res
 }
 
+// Horizon is how long before a time a Restore must begin folding to be
+// exact from that time on: the rules' Horizon (rules.Set.Horizon).
+func (e *Engine) Horizon() time.Duration { return e.rules.Horizon() }
+
 // Forget drops the state held for a customer.
-func (e *Engine) Forget(customerID string) { delete(e.customers, customerID) }
+func (e *Engine) Forget(customerID string) {
+	delete(e.customers, customerID)
+	delete(e.armed, customerID)
+}
 
 // Has reports whether the engine holds state for a customer.
 func (e *Engine) Has(customerID string) bool {
@@ -214,6 +298,7 @@ func (e *Engine) Len() int { return len(e.customers) }
 // Reset drops all state.
 func (e *Engine) Reset() {
 	e.customers = make(map[string]*customer)
+	e.armed = make(map[string]*customer)
 	e.names = make(map[string]string)
 }
 

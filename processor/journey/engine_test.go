@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/journeys/journeys/processor/rules"
 	"github.com/journeys/journeys/schemas"
 )
 
@@ -357,7 +358,7 @@ func TestRestoreMatchesApply(t *testing.T) {
 			restored.Apply(forCustomer("c-2", page("other", 0)))
 			// The stored rows carry the journey id the processor gave them.
 			stored := slices.Clone(f.touchpoints)
-			res := restored.Restore("c-1", stored)
+			res := restored.Restore("c-1", stored, time.Time{})
 
 			if res.Touchpoint != nil || res.Duplicate {
 				t.Errorf("restore result %+v", res)
@@ -389,7 +390,7 @@ func TestRestoreMatchesApply(t *testing.T) {
 	t.Run("empty history forgets the customer", func(t *testing.T) {
 		e := New(Config{}, fakeClock)
 		e.Apply(page("p1", 0))
-		if r := e.Restore("c-1", nil); !reflect.DeepEqual(r, Result{}) || e.Has("c-1") {
+		if r := e.Restore("c-1", nil, time.Time{}); !reflect.DeepEqual(r, Result{}) || e.Has("c-1") {
 			t.Errorf("result %+v, has %v", r, e.Has("c-1"))
 		}
 	})
@@ -500,10 +501,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero config is the default", Config{}, nil},
 		{"defaults are valid", DefaultConfig(), nil},
 		{"negative inactivity timeout", Config{InactivityTimeout: -time.Hour}, ErrInactivityTimeout},
-		{"negative min calls", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: -1}}, ErrMinCalls},
-		{"critical below min", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: 4, CriticalCalls: 3}}, ErrCriticalCalls},
-		{"min above default critical raises critical", Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: 7}}, nil},
-		{"negative window", Config{RepeatedCalls: RepeatedCallsConfig{Window: -time.Hour}}, ErrCallsWindow},
+		{"rules of a file", Config{Rules: repeatedCallsRules(7, 7, "1h")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -513,7 +511,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := DefaultConfig()
-	if d.InactivityTimeout != 30*24*time.Hour || d.RepeatedCalls != (RepeatedCallsConfig{3, 5, 14 * 24 * time.Hour}) {
+	if d.InactivityTimeout != 30*24*time.Hour || d.Rules != rules.Default() {
 		t.Errorf("DefaultConfig() = %+v", d)
 	}
 }

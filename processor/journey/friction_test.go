@@ -92,7 +92,7 @@ func TestRepeatedCallsBeforePurchase(t *testing.T) {
 		},
 		{
 			name: "calls of an abandoned journey count when the window is longer than the timeout",
-			cfg:  Config{InactivityTimeout: 10 * 24 * time.Hour, RepeatedCalls: RepeatedCallsConfig{Window: 40 * 24 * time.Hour}},
+			cfg:  Config{InactivityTimeout: 10 * 24 * time.Hour, Rules: repeatedCallsRules(3, 5, "40d")},
 			tps: []schemas.Touchpoint{
 				phoneCall("c1", 0), phoneCall("c2", 1), phoneCall("c3", 20), purchase("buy", 35, `{}`),
 			},
@@ -100,7 +100,7 @@ func TestRepeatedCallsBeforePurchase(t *testing.T) {
 		},
 		{
 			name: "configured thresholds apply",
-			cfg:  Config{RepeatedCalls: RepeatedCallsConfig{MinCalls: 1, CriticalCalls: 2, Window: time.Hour}},
+			cfg:  Config{Rules: repeatedCallsRules(1, 2, "1h")},
 			tps: []schemas.Touchpoint{
 				phoneCall("c1", 0), purchase("buy1", 1, `{}`),
 				phoneCall("c2", 2), phoneCall("c3", 2.01), purchase("buy2", 2.02, `{}`),

@@ -1,8 +1,10 @@
 package journey
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/journeys/journeys/processor/rules"
 	"github.com/journeys/journeys/schemas"
 )
 
@@ -92,4 +94,39 @@ func latest(rows []schemas.Journey) []schemas.Journey {
 		out = append(out, r)
 	}
 	return out
+}
+
+// repeatedCallsYAML is a rules file holding only repeated_calls_before_purchase
+// with the given thresholds and window.
+func repeatedCallsYAML(minCalls, critical int, window string) string {
+	return fmt.Sprintf(`rules:
+  - id: repeated_calls_before_purchase
+    description: Calls before a purchase.
+    severity: warning
+    escalate: {at: %d, severity: critical}
+    details: [order_id]
+    count_before:
+      count: {event: call}
+      anchor: {event: purchase}
+      min: %d
+      within: %s
+      count_key: calls
+`, critical, minCalls, window)
+}
+
+func repeatedCallsRules(minCalls, critical int, window string) *rules.Set {
+	s, err := rules.Parse([]byte(repeatedCallsYAML(minCalls, critical, window)))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// withRules is a set parsed from YAML text, for tests of single rules.
+func withRules(yamlText string) *rules.Set {
+	s, err := rules.Parse([]byte(yamlText))
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
