@@ -35,10 +35,10 @@ type RuleCount struct {
 // written a row more than once.
 const (
 	qTouchpoints = `SELECT count(), uniqExact(customer_id) FROM touchpoints FINAL`
-	qJourneys    = `SELECT status, count() FROM journeys FINAL GROUP BY status`
-	qFlags       = `SELECT rule, severity, count() FROM friction_flags FINAL GROUP BY rule, severity ORDER BY rule, severity`
+	qJourneys    = `SELECT status, count() FROM journeys FINAL WHERE retracted = 0 GROUP BY status`
+	qFlags       = `SELECT rule, severity, count() FROM friction_flags FINAL WHERE retracted = 0 GROUP BY rule, severity ORDER BY rule, severity`
 	qCalls       = `SELECT toUInt8(least(arrayCount(e -> e = 'call', path), 5)) AS calls, count()
-FROM journeys FINAL WHERE status = 'converted' GROUP BY calls`
+FROM journeys FINAL WHERE status = 'converted' AND retracted = 0 GROUP BY calls`
 )
 
 // Load reads the summary.

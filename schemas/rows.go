@@ -30,7 +30,10 @@ type Touchpoint struct {
 	ReceivedAt  time.Time
 	JourneyID   string
 	SessionID   string // web and app touchpoints only
-	Properties  string // JSON text
+	// Late marks a touchpoint that came later than the allowed lateness:
+	// stored, but in no journey (JourneyID is empty).
+	Late       bool
+	Properties string // JSON text
 	Context     string // JSON text
 	Source      string
 	// KafkaPartition and KafkaOffset locate the record the touchpoint came
@@ -56,7 +59,10 @@ type Journey struct {
 	Path          []string // event names in event-time order
 	FrictionCount uint32
 	Revenue       float64
-	Version       uint64
+	// Retracted marks a journey that no longer exists: a late touchpoint
+	// or an identity merge moved its touchpoints to other journeys.
+	Retracted bool
+	Version   uint64
 }
 
 // FrictionFlag is one row of the friction_flags table: a rule's finding that
@@ -71,7 +77,10 @@ type FrictionFlag struct {
 	Severity   string
 	Evidence   []string
 	Details    string // JSON text
-	Version    uint64
+	// Retracted marks a flag that no longer holds (a late touchpoint
+	// undid the pattern, or an identity merge moved its journey).
+	Retracted bool
+	Version   uint64
 }
 
 // Session is one row of the sessions table: a burst of web or app activity

@@ -46,7 +46,7 @@ func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[st
 
 // touchpointColumns are read back in the order scanTouchpoints expects.
 const touchpointColumns = `message_id, customer_id, anonymous_id, user_id, type, event, channel,
-       timestamp_ms, received_at, journey_id, session_id, properties, context, source, kafka_partition, kafka_offset, version`
+       timestamp_ms, received_at, journey_id, session_id, late, properties, context, source, kafka_partition, kafka_offset, version`
 
 // scanTouchpoints runs q and hands each touchpoint row to fn in order.
 func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint), q string, args ...any) error {
@@ -58,12 +58,14 @@ func (s *Store) scanTouchpoints(ctx context.Context, fn func(schemas.Touchpoint)
 	for rows.Next() {
 		var tp schemas.Touchpoint
 		var ms int64
+		var late uint8
 		if err := rows.Scan(&tp.MessageID, &tp.CustomerID, &tp.AnonymousID, &tp.UserID, &tp.Type, &tp.Event, &tp.Channel,
-			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.SessionID, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version); err != nil {
+			&ms, &tp.ReceivedAt, &tp.JourneyID, &tp.SessionID, &late, &tp.Properties, &tp.Context, &tp.Source, &tp.KafkaPartition, &tp.KafkaOffset, &tp.Version); err != nil {
 			return fmt.Errorf("scan touchpoint: %w", err)
 		}
 		tp.Timestamp = time.UnixMilli(ms).UTC()
 		tp.ReceivedAt = tp.ReceivedAt.UTC()
+		tp.Late = late == 1
 		fn(tp)
 	}
 	return rows.Err()
@@ -83,7 +85,7 @@ type JourneySpan struct {
 // whether a journey is open.
 const spanQuery = `SELECT customer_id, journey_id, min(timestamp_ms), max(timestamp_ms), %s
 FROM touchpoints FINAL
-WHERE customer_id IN (%s)
+WHERE customer_id IN (%s) AND late = 0
 GROUP BY customer_id, journey_id
 ORDER BY customer_id, min(timestamp_ms), journey_id`
 
@@ -132,7 +134,7 @@ func (s *Store) PartitionJourneySpans(ctx context.Context, partitions []int32, s
 		return nil, nil
 	}
 	customers := `SELECT customer_id FROM touchpoints
-                  WHERE kafka_partition IN ?
+                  WHERE kafka_partition IN ? AND late = 0
                   GROUP BY customer_id
                   HAVING max(timestamp_ms) >= ?
                       OR max(` + openJourney + `) = 1`
@@ -152,7 +154,7 @@ func (s *Store) JourneyTouchpoints(ctx context.Context, journeyIDs []string) (ma
 	}
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE journey_id IN ?
+WHERE journey_id IN ? AND late = 0
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
@@ -190,10 +192,10 @@ func (s *Store) DayHistory(ctx context.Context, days []CustomerDay, tz string) (
 	}
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE customer_id IN ?
+WHERE customer_id IN ? AND late = 0
   AND ((customer_id, toYYYYMMDD(timestamp, ?)) IN (?)
        OR (customer_id, toYYYYMMDD(timestamp, ?)) IN (
-           SELECT customer_id, toYYYYMMDD(max(timestamp), ?) FROM touchpoints WHERE customer_id IN ? GROUP BY customer_id))
+           SELECT customer_id, toYYYYMMDD(max(timestamp), ?) FROM touchpoints WHERE customer_id IN ? AND late = 0 GROUP BY customer_id))
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)

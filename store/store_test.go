@@ -88,6 +88,8 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 		tp("m3", "alice", "j2", "page", t0.Add(48*time.Hour)),
 		tp("m4", "alice", "j2", "call", t0.Add(49*time.Hour)),
 		tp("m5", "bob", "j3", "page", t0),
+		{MessageID: "m6", CustomerID: "bob", UserID: "bob", Type: "track", Event: "call", Channel: "phone",
+			Timestamp: t0.Add(-time.Hour), ReceivedAt: t0, Late: true, Properties: "{}", Context: "{}", Version: 1},
 	}
 	journeys := []schemas.Journey{{JourneyID: "j1", CustomerID: "alice", StartedAt: t0, EndedAt: t0.Add(time.Hour),
 		Status: schemas.JourneyConverted, Touchpoints: 2, Channels: []string{"phone"}, Path: []string{"call", "purchase"}, Revenue: 10, Version: 9}}
@@ -104,7 +106,7 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for table, want := range map[string]uint64{"touchpoints": 5, "journeys": 1, "friction_flags": 1} {
+	for table, want := range map[string]uint64{"touchpoints": 6, "journeys": 1, "friction_flags": 1} {
 		var n uint64
 		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&n); err != nil {
 			t.Fatal(err)
@@ -167,6 +169,17 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 	}
 	if got := ids(history["bob"]); got != "m5" {
 		t.Errorf("bob's touchpoints of j3 = %s, want m5", got)
+	}
+	late, err := s.DayHistory(ctx, []store.CustomerDay{{CustomerID: "bob", Day: 20261001}}, "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(late["bob"]); got != "m5" {
+		t.Errorf("bob's day = %s, want m5 without the late m6", got)
+	}
+	var lateFlag uint8
+	if err := s.Conn().QueryRow(ctx, "SELECT late FROM touchpoints FINAL WHERE message_id = 'm6'").Scan(&lateFlag); err != nil || lateFlag != 1 {
+		t.Errorf("m6 stored with late = %d, %v; want 1", lateFlag, err)
 	}
 	if got := history["alice"][0].Timestamp; !got.Equal(t0.Truncate(time.Millisecond)) {
 		t.Errorf("timestamp round trip = %v, want %v (millisecond precision)", got, t0)

@@ -10,10 +10,10 @@ import (
 // Column lists are explicit: clickhouse-go/v2 needs them with ClickHouse
 // 18.16, and they keep inserts working when later migrations add columns.
 const (
-	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, properties, context, source, kafka_partition, kafka_offset, version)`
-	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, version)`
+	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source, kafka_partition, kafka_offset, version)`
+	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, retracted, version)`
 	insertSessions    = `INSERT INTO sessions (session_id, customer_id, channel, started_at, ended_at, touchpoints, page_views, entry_page, exit_page, version)`
-	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, version)`
+	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)`
 )
 
 // InsertTouchpoints writes touchpoint rows in one batch.
@@ -29,7 +29,7 @@ func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.MessageID, r.CustomerID, r.AnonymousID, r.UserID, r.Type, r.Event, r.Channel,
-			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.SessionID, r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
+			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.SessionID, boolUInt8(r.Late), r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
 			return fmt.Errorf("append touchpoint %s: %w", r.MessageID, err)
 		}
 	}
@@ -52,7 +52,7 @@ func (s *Store) InsertJourneys(ctx context.Context, rows []schemas.Journey) erro
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.JourneyID, r.CustomerID, r.StartedAt, r.EndedAt, r.Status, r.Touchpoints,
-			nonNil(r.Channels), nonNil(r.Path), r.FrictionCount, r.Revenue, r.Version); err != nil {
+			nonNil(r.Channels), nonNil(r.Path), r.FrictionCount, r.Revenue, boolUInt8(r.Retracted), r.Version); err != nil {
 			return fmt.Errorf("append journey %s: %w", r.JourneyID, err)
 		}
 	}
@@ -75,7 +75,7 @@ func (s *Store) InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) er
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.FlagID, r.Rule, r.CustomerID, r.JourneyID, r.OccurredAt, r.DetectedAt,
-			r.Severity, nonNil(r.Evidence), r.Details, r.Version); err != nil {
+			r.Severity, nonNil(r.Evidence), r.Details, boolUInt8(r.Retracted), r.Version); err != nil {
 			return fmt.Errorf("append friction flag %s: %w", r.FlagID, err)
 		}
 	}
@@ -83,6 +83,13 @@ func (s *Store) InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) er
 		return fmt.Errorf("insert %d friction flags: %w", len(rows), err)
 	}
 	return nil
+}
+
+func boolUInt8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func nonNil(s []string) []string {
