@@ -281,4 +281,3 @@ func TestPromQLMetrics(t *testing.T) {
 		})
 	}
 }
-
