@@ -13,6 +13,10 @@ import (
 //go:embed *.json provisioning
 var files embed.FS
 
+// PrometheusType is the plugin type of Prometheus data sources; panels and
+// targets of that type carry PromQL in expr instead of SQL.
+const PrometheusType = "prometheus"
+
 // DataSourceRef is how a panel or target names its data source.
 type DataSourceRef struct {
 	Type string `json:"type"`
@@ -41,7 +45,8 @@ type Panel struct {
 	Panels     []Panel        `json:"panels"`
 }
 
-// Target is one query of a panel, in the plugin's raw SQL mode.
+// Target is one query of a panel: raw SQL for the ClickHouse plugin, or
+// PromQL in Expr for a Prometheus data source.
 type Target struct {
 	RefID      string         `json:"refId"`
 	Datasource *DataSourceRef `json:"datasource"`
@@ -50,6 +55,18 @@ type Target struct {
 	// Format is the plugin's result format: 0 time series, 1 table.
 	Format *int   `json:"format"`
 	RawSQL string `json:"rawSql"`
+	// Expr is a Prometheus target's PromQL.
+	Expr string `json:"expr"`
+}
+
+// isPrometheus tells whether a target, whose panel uses panelDS, queries
+// Prometheus.
+func (t Target) isPrometheus(panelDS *DataSourceRef) bool {
+	ds := t.Datasource
+	if ds == nil {
+		ds = panelDS
+	}
+	return ds != nil && ds.Type == PrometheusType
 }
 
 // Variable is a dashboard template variable with its saved current value.
@@ -96,14 +113,53 @@ func (q Query) Expand(r TimeRange) (string, error) {
 	return out, nil
 }
 
-// Queries lists the targets of every panel, nested ones included, in panel
-// order.
+// PromQuery is one Prometheus target of a panel.
+type PromQuery struct {
+	PanelID    int
+	PanelTitle string
+	RefID      string
+	Expr       string
+}
+
+// Metrics returns the metric names the query selects.
+func (q PromQuery) Metrics() ([]string, error) {
+	names, err := PromQLMetrics(q.Expr)
+	if err != nil {
+		return nil, fmt.Errorf("panel %d %q target %s: %w", q.PanelID, q.PanelTitle, q.RefID, err)
+	}
+	return names, nil
+}
+
+// PromQueries lists the Prometheus targets of every panel, nested ones
+// included, in panel order.
+func (d Dashboard) PromQueries() []PromQuery {
+	var out []PromQuery
+	var walk func([]Panel)
+	walk = func(ps []Panel) {
+		for _, p := range ps {
+			for _, t := range p.Targets {
+				if t.isPrometheus(p.Datasource) {
+					out = append(out, PromQuery{PanelID: p.ID, PanelTitle: p.Title, RefID: t.RefID, Expr: t.Expr})
+				}
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+	return out
+}
+
+// Queries lists the SQL targets of every panel, nested ones included, in
+// panel order; Prometheus targets are in PromQueries.
 func (d Dashboard) Queries() []Query {
 	var out []Query
 	var walk func([]Panel)
 	walk = func(ps []Panel) {
 		for _, p := range ps {
 			for _, t := range p.Targets {
+				if t.isPrometheus(p.Datasource) {
+					continue
+				}
 				q := Query{PanelID: p.ID, PanelTitle: p.Title, RefID: t.RefID, RawSQL: t.RawSQL, vars: d.Variables}
 				if t.Format != nil {
 					q.Format = *t.Format

@@ -1,7 +1,10 @@
 // Package dashboards owns the Grafana side of Journeys: the dashboard JSON
-// (cx-overview.json, for CX teams), the Grafana provisioning of the
-// ClickHouse data source and of the dashboards, and the Go that loads,
-// checks and runs their queries.
+// (cx-overview.json for CX teams on ClickHouse, pipeline-health.json for
+// operators on Prometheus), the Grafana provisioning of the data sources,
+// dashboards and ClickHouse alert rules (provisioning/), the Prometheus
+// alert rules and their promtool tests (alerts/), and the Go that loads,
+// checks and runs their queries. Package dashboards/grafana applies it all
+// to a running Grafana.
 //
 // The dashboards use the official ClickHouse plugin
 // (grafana-clickhouse-datasource) in raw SQL mode. Expand reproduces the

@@ -3,46 +3,78 @@ package dashboards
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"sort"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// DataSourcesFile is the embedded provisioning file of the data sources
-// the dashboards may use.
-const DataSourcesFile = "provisioning/datasources/clickhouse.yaml"
+// DataSourcesDir is the embedded folder of the data source provisioning
+// files: the ClickHouse and the Prometheus data sources the dashboards use.
+const DataSourcesDir = "provisioning/datasources"
 
 // ProvisionedDataSource is one data source from the provisioning YAML.
 type ProvisionedDataSource struct {
-	Name     string         `yaml:"name"`
-	Type     string         `yaml:"type"`
-	UID      string         `yaml:"uid"`
-	JSONData map[string]any `yaml:"jsonData"`
+	Name      string         `yaml:"name"`
+	Type      string         `yaml:"type"`
+	UID       string         `yaml:"uid"`
+	Access    string         `yaml:"access"`
+	URL       string         `yaml:"url"`
+	IsDefault bool           `yaml:"isDefault"`
+	JSONData  map[string]any `yaml:"jsonData"`
+	// SecureJSONData holds secrets (passwords); Grafana never returns them.
+	SecureJSONData map[string]string `yaml:"secureJsonData"`
+	// File is the provisioning file it came from.
+	File string `yaml:"-"`
 }
 
-// DataSources parses the embedded data source provisioning file.
+// DataSources parses every embedded data source provisioning file, in file
+// name order.
 func DataSources() ([]ProvisionedDataSource, error) {
-	body, err := files.ReadFile(DataSourcesFile)
+	names, err := fs.Glob(files, DataSourcesDir+"/*.yaml")
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", DataSourcesFile, err)
+		return nil, fmt.Errorf("list %s: %w", DataSourcesDir, err)
 	}
-	var doc struct {
-		APIVersion  int                     `yaml:"apiVersion"`
-		DataSources []ProvisionedDataSource `yaml:"datasources"`
+	sort.Strings(names)
+	var out []ProvisionedDataSource
+	uids := map[string]string{}
+	for _, name := range names {
+		body, err := files.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		var doc struct {
+			APIVersion  int                     `yaml:"apiVersion"`
+			DataSources []ProvisionedDataSource `yaml:"datasources"`
+		}
+		if err := yaml.Unmarshal(body, &doc); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		for _, d := range doc.DataSources {
+			if d.UID == "" || d.Type == "" {
+				return nil, fmt.Errorf("%s: data source %q needs a uid and a type", name, d.Name)
+			}
+			if other, dup := uids[d.UID]; dup {
+				return nil, fmt.Errorf("%s: data source uid %q also provisioned in %s", name, d.UID, other)
+			}
+			uids[d.UID] = name
+			d.File = name
+			out = append(out, d)
+		}
 	}
-	if err := yaml.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", DataSourcesFile, err)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s provisions no data source", DataSourcesDir)
 	}
-	if len(doc.DataSources) == 0 {
-		return nil, fmt.Errorf("%s provisions no data source", DataSourcesFile)
-	}
-	return doc.DataSources, nil
+	return out, nil
 }
 
 // Validate checks a dashboard's structure: uid, title and schemaVersion
 // present; panel ids unique; every panel and target data source provisioned
-// with a matching type; every target has a refId unique in its panel, SQL,
-// a known format, and SQL whose variables and macros expand.
+// with a matching type, directly or through a data source variable whose
+// saved value is; every target has a refId unique in its panel; a SQL
+// target has SQL, a known format, and variables and macros that expand; a
+// Prometheus target has PromQL that parses.
 func Validate(d Dashboard) error {
 	sources, err := DataSources()
 	if err != nil {
@@ -63,15 +95,38 @@ func Validate(d Dashboard) error {
 	if d.SchemaVersion == 0 {
 		fail("schemaVersion is missing")
 	}
+	dsVars := map[string]Variable{}
+	for _, v := range d.Variables {
+		if v.Type != "datasource" {
+			continue
+		}
+		dsVars[v.Name] = v
+		if len(v.Current) != 1 {
+			fail("variable %s: saved value must be one data source uid, is %v", v.Name, v.Current)
+		} else if typ, ok := known[v.Current[0]]; !ok || typ != v.Query {
+			fail("variable %s: saved value %q is not a provisioned %s data source", v.Name, v.Current[0], v.Query)
+		}
+	}
 	checkDS := func(where string, ref *DataSourceRef) {
 		if ref == nil {
 			fail("%s: no datasource", where)
 			return
 		}
+		if m := templateRefRE.FindStringSubmatch(ref.UID); m != nil && m[0] == ref.UID {
+			name := m[1] + m[3] + m[5]
+			v, ok := dsVars[name]
+			switch {
+			case !ok:
+				fail("%s: datasource uid %q names no data source variable", where, ref.UID)
+			case ref.Type != v.Query:
+				fail("%s: datasource type %q, but variable %s picks %q data sources", where, ref.Type, name, v.Query)
+			}
+			return
+		}
 		typ, ok := known[ref.UID]
 		switch {
 		case !ok:
-			fail("%s: datasource uid %q is not provisioned in %s", where, ref.UID, DataSourcesFile)
+			fail("%s: datasource uid %q is not provisioned in %s", where, ref.UID, DataSourcesDir)
 		case ref.Type != "" && ref.Type != typ:
 			fail("%s: datasource %q has type %q, provisioned as %q", where, ref.UID, ref.Type, typ)
 		}
@@ -106,6 +161,14 @@ func Validate(d Dashboard) error {
 				refs[t.RefID] = true
 				if t.Datasource != nil {
 					checkDS(tw, t.Datasource)
+				}
+				if t.isPrometheus(p.Datasource) {
+					if t.Expr == "" {
+						fail("%s: expr is empty", tw)
+					} else if _, err := PromQLMetrics(t.Expr); err != nil {
+						fail("%s: %v", tw, err)
+					}
+					continue
 				}
 				if t.RawSQL == "" {
 					fail("%s: rawSql is empty", tw)

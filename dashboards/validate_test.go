@@ -22,7 +22,7 @@ func TestEmbeddedDashboardsAreValid(t *testing.T) {
 			t.Errorf("%s and %s share uid %q", d.File, other, d.UID)
 		}
 		uids[d.UID] = d.File
-		if len(d.Queries()) == 0 {
+		if len(d.Queries())+len(d.PromQueries()) == 0 {
 			t.Errorf("%s has no queries", d.File)
 		}
 	}
@@ -61,6 +61,47 @@ func TestCXOverviewHasThePanelsCXTeamsExpect(t *testing.T) {
 	}
 	for title := range want {
 		t.Errorf("panel %q missing", title)
+	}
+}
+
+func TestPipelineHealthHasTheOperatorsPanels(t *testing.T) {
+	ds, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ph *Dashboard
+	for i := range ds {
+		if ds[i].File == "pipeline-health.json" {
+			ph = &ds[i]
+		}
+	}
+	if ph == nil {
+		t.Fatal("pipeline-health.json not embedded")
+	}
+	if len(ph.Queries()) != 0 {
+		t.Errorf("pipeline health has %d SQL queries; it reads Prometheus only", len(ph.Queries()))
+	}
+	want := map[string]string{ // title → a metric it must show
+		"Ingest requests by status code":                        "journeys_ingest_requests_total",
+		"Ingest events accepted and rejected by reason":         "journeys_ingest_events_rejected_total",
+		"Kafka consumer lag":                                    "journeys_processor_consumer_lag_records",
+		"Processor throughput":                                  "journeys_processor_events_total",
+		"ClickHouse insert latency":                             "journeys_processor_insert_duration_seconds_bucket",
+		"ClickHouse insert failures and offset commit failures": "journeys_processor_insert_failures_total",
+	}
+	for _, q := range ph.PromQueries() {
+		names, err := q.Metrics()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			if want[q.PanelTitle] == n {
+				delete(want, q.PanelTitle)
+			}
+		}
+	}
+	for title, metric := range want {
+		t.Errorf("panel %q showing %s missing", title, metric)
 	}
 }
 
@@ -117,6 +158,35 @@ func TestValidateFindsBrokenDashboards(t *testing.T) {
 			json:   strings.Replace(good, `"format":1,`, "", 1),
 			errHas: "format must be"},
 	}
+	const prom = `{"uid":"p","title":"P","schemaVersion":39,
+	  "templating":{"list":[{"name":"ds","type":"datasource","query":"prometheus","current":{"value":"journeys-prometheus"}}]},
+	  "panels":[{"id":1,"type":"timeseries","title":"A","datasource":{"type":"prometheus","uid":"${ds}"},
+	   "targets":[{"refId":"A","datasource":{"type":"prometheus","uid":"${ds}"},"expr":"sum(rate(journeys_ingest_requests_total[$__rate_interval]))"}]}]}`
+	cases = append(cases, []struct {
+		name   string
+		json   string
+		errHas string
+	}{
+		{name: "a Prometheus panel through a data source variable passes", json: prom},
+		{name: "a Prometheus target without PromQL",
+			json:   strings.Replace(prom, `"expr":"sum(rate(journeys_ingest_requests_total[$__rate_interval]))"`, `"expr":""`, 1),
+			errHas: "expr is empty"},
+		{name: "PromQL that does not parse",
+			json:   strings.Replace(prom, `[$__rate_interval]))`, `[$__rate_interval])`, 1),
+			errHas: "parse promql"},
+		{name: "data source variable not defined",
+			json:   strings.ReplaceAll(prom, `"${ds}"`, `"${other}"`),
+			errHas: `"${other}" names no data source variable`},
+		{name: "data source variable saved on a uid that is not provisioned",
+			json:   strings.Replace(prom, `"value":"journeys-prometheus"`, `"value":"prom-elsewhere"`, 1),
+			errHas: `saved value "prom-elsewhere" is not a provisioned prometheus data source`},
+		{name: "data source variable saved on the ClickHouse uid",
+			json:   strings.Replace(prom, `"value":"journeys-prometheus"`, `"value":"journeys-clickhouse"`, 1),
+			errHas: `saved value "journeys-clickhouse" is not a provisioned prometheus data source`},
+		{name: "Prometheus uid given as a ClickHouse panel",
+			json:   strings.Replace(good, `{"type":"grafana-clickhouse-datasource","uid":"journeys-clickhouse"}`, `{"type":"grafana-clickhouse-datasource","uid":"journeys-prometheus"}`, 1),
+			errHas: `has type "grafana-clickhouse-datasource", provisioned as "prometheus"`},
+	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d, err := Parse([]byte(c.json))

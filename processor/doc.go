@@ -26,4 +26,5 @@
 //	journeys_processor_restored_customers_total
 //	journeys_processor_customers                     customers held in memory
 //	journeys_processor_commit_failures_total
+//	journeys_processor_consumer_lag_records{partition} records after the last fetched
 package processor

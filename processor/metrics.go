@@ -16,6 +16,7 @@ type metrics struct {
 	restored       prometheus.Counter
 	customers      prometheus.Gauge
 	commitFailures prometheus.Counter
+	consumerLag    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -58,11 +59,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_commit_failures_total",
 			Help: "Failed offset commits (each is retried).",
 		}),
+		consumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "journeys_processor_consumer_lag_records",
+			Help: "Records in a partition after the last one fetched (high watermark - offset - 1), by partition this processor reads.",
+		}, []string{"partition"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,6 +175,9 @@ func (p *Processor) fetch(ctx context.Context, a kafka.PartitionAssignment, reco
 		p.log.Error("set partition offset", "partition", a.ID, "offset", a.Offset, "err", err)
 		return
 	}
+	// A partition that moves to another processor stops being reported here.
+	lag := p.metrics.consumerLag.WithLabelValues(strconv.Itoa(a.ID))
+	defer p.metrics.consumerLag.DeleteLabelValues(strconv.Itoa(a.ID))
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -182,6 +186,7 @@ func (p *Processor) fetch(ctx context.Context, a kafka.PartitionAssignment, reco
 			}
 			return
 		}
+		lag.Set(float64(m.HighWaterMark - m.Offset - 1))
 		select {
 		case records <- m:
 		case <-ctx.Done():

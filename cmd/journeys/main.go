@@ -1,6 +1,7 @@
 // Command journeys runs the Journeys pipeline: `journeys ingest`,
 // `journeys process`, `journeys migrate`, `journeys dev` (everything in one
-// process), `journeys simulate` and `journeys report`. Each subcommand only
+// process), `journeys simulate`, `journeys report` and `journeys grafana
+// apply`. Each subcommand only
 // parses flags and wires packages together.
 package main
 
@@ -29,6 +30,7 @@ var commands = []command{
 	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
 	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
 	{"report", "print the friction report read back from ClickHouse", runReport},
+	{"grafana", "grafana apply: push data sources, dashboards and alert rules to a Grafana", runGrafana},
 }
 
 func main() {
