@@ -98,15 +98,18 @@ func (o *output) addJourneys(js []schemas.Journey) {
 // batch's offsets are committed, or with an error when ctx ends first.
 func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *generation, batch []kafka.Message, live bool) error {
 	start := time.Now()
-	out, err := p.apply(ctx, g, batch)
+	out, refolds, err := p.apply(ctx, g, batch)
 	if err != nil {
+		return err
+	}
+	wm := p.watermark(live)
+	if err := p.refold(ctx, refolds, wm, out); err != nil {
 		return err
 	}
 	out.addJourneys(g.pending)
 	for _, row := range g.pendingSessions {
 		out.addSession(row)
 	}
-	wm := p.watermark(live)
 	p.expire(wm, out)
 	p.session.Evict()
 	if err := p.write(ctx, out); err != nil {
@@ -166,8 +169,10 @@ func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 }
 
 // apply decodes a batch and runs the engine in event-time order per
-// customer. Records an earlier processor wrote already go to replay.
-func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Message) (*output, error) {
+// customer. Records an earlier processor wrote already go to replay;
+// touchpoints older than their customer's latest (within the lateness) are
+// returned per customer for refold.
+func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Message) (*output, map[string][]schemas.Touchpoint, error) {
 	tps := make([]schemas.Touchpoint, 0, len(batch))
 	var replayed []schemas.Touchpoint
 	for _, m := range batch {
@@ -187,11 +192,11 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	out := &output{}
 	if len(replayed) > 0 {
 		if err := p.replay(ctx, replayed, out); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := p.restoreUnknown(ctx, tps); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A sender that retried re-sends a messageId in a new record; the
 	// engine only knows the ids of each customer's current journey, so
@@ -205,7 +210,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		stored, err = p.sink.StoredMessageIDs(ctx, ids)
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.SliceStable(tps, func(i, j int) bool {
 		a, b := &tps[i], &tps[j]
@@ -218,6 +223,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		return a.MessageID < b.MessageID
 	})
 	seen := make(map[string]struct{}, len(tps))
+	fresh := tps[:0]
 	for i := range tps {
 		if _, dup := stored[tps[i].MessageID]; dup {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
@@ -228,26 +234,73 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			continue
 		}
 		seen[tps[i].MessageID] = struct{}{}
-		res := p.engine.Apply(tps[i])
-		if res.Duplicate {
-			p.metrics.events.WithLabelValues("duplicate").Inc()
+		fresh = append(fresh, tps[i])
+	}
+	refolds := map[string][]schemas.Touchpoint{}
+	for lo := 0; lo < len(fresh); {
+		hi := lo + 1
+		for hi < len(fresh) && fresh[hi].CustomerID == fresh[lo].CustomerID {
+			hi++
+		}
+		group := fresh[lo:hi:hi]
+		lo = hi
+		if latest, held := p.engine.Latest(group[0].CustomerID); held {
+			group = p.splitLate(group, latest, out)
+			if len(group) > 0 && group[0].Timestamp.Before(latest) {
+				// Older than what the customer's journeys already hold:
+				// refold places it in event-time order.
+				refolds[group[0].CustomerID] = group
+				p.metrics.events.WithLabelValues("reordered").Add(float64(len(group)))
+				continue
+			}
+		}
+		for i := range group {
+			p.applyInOrder(group[i], out)
+		}
+	}
+	return out, refolds, nil
+}
+
+// splitLate stores the touchpoints of one customer that are older than
+// their latest by more than the lateness as late (in no journey, seen by no
+// rule) and returns the others.
+func (p *Processor) splitLate(group []schemas.Touchpoint, latest time.Time, out *output) []schemas.Touchpoint {
+	cutoff := latest.Add(-p.cfg.Lateness)
+	keep := group[:0]
+	for _, tp := range group {
+		if !tp.Timestamp.Before(cutoff) {
+			keep = append(keep, tp)
 			continue
 		}
-		p.metrics.events.WithLabelValues("applied").Inc()
-		if tps[i].Timestamp.After(p.maxEventTime) {
-			p.maxEventTime = tps[i].Timestamp
-		}
-		if res.Touchpoint != nil {
-			tp := *res.Touchpoint
-			if row, ok := p.session.Apply(&tp); ok {
-				out.addSession(row)
-			}
-			out.touchpoints = append(out.touchpoints, tp)
-		}
-		out.addJourneys(res.Journeys)
-		out.flags = append(out.flags, res.Flags...)
+		tp.Late, tp.JourneyID, tp.Version = true, "", uint64(tp.KafkaOffset)+1
+		out.touchpoints = append(out.touchpoints, tp)
+		p.metrics.events.WithLabelValues("late").Inc()
+		p.metrics.late.Inc()
 	}
-	return out, nil
+	return keep
+}
+
+// applyInOrder runs one touchpoint that is not older than its customer's
+// latest through the engine and the sessions.
+func (p *Processor) applyInOrder(tp schemas.Touchpoint, out *output) {
+	res := p.engine.Apply(tp)
+	if res.Duplicate {
+		p.metrics.events.WithLabelValues("duplicate").Inc()
+		return
+	}
+	p.metrics.events.WithLabelValues("applied").Inc()
+	if tp.Timestamp.After(p.maxEventTime) {
+		p.maxEventTime = tp.Timestamp
+	}
+	if res.Touchpoint != nil {
+		row := *res.Touchpoint
+		if s, ok := p.session.Apply(&row); ok {
+			out.addSession(s)
+		}
+		out.touchpoints = append(out.touchpoints, row)
+	}
+	out.addJourneys(res.Journeys)
+	out.flags = append(out.flags, res.Flags...)
 }
 
 // write inserts touchpoints before journeys and flags: recovery rebuilds

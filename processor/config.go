@@ -34,11 +34,19 @@ type Config struct {
 	// IdleCloseInterval is how often journeys that went idle are closed
 	// while no records arrive; default 10s.
 	IdleCloseInterval time.Duration
+	// Lateness is how far a touchpoint may be older than its customer's
+	// latest one and still count as if it had come on time: the journeys
+	// and flags it changes are rewritten. Older ones are stored marked late
+	// and kept out of journeys. Default 6h.
+	Lateness time.Duration
 	// Journey configures journeys and friction rules.
 	Journey journey.Config
 	// Sessions configures web and app sessions.
 	Sessions session.Config
 }
+
+// DefaultLateness is the default of Config.Lateness.
+const DefaultLateness = 6 * time.Hour
 
 // DefaultConfig returns a configuration with every default set.
 func DefaultConfig() Config {
@@ -72,6 +80,9 @@ func (c *Config) setDefaults() {
 	if c.IdleCloseInterval == 0 {
 		c.IdleCloseInterval = 10 * time.Second
 	}
+	if c.Lateness == 0 {
+		c.Lateness = DefaultLateness
+	}
 	if c.Sessions.Timeout == nil {
 		c.Sessions = session.DefaultConfig()
 	}
@@ -88,6 +99,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("processor: batch size %d, want at least 1", c.BatchSize))
+	}
+	if c.Lateness < 0 {
+		errs = append(errs, fmt.Errorf("processor: lateness %s is negative", c.Lateness))
 	}
 	if c.BatchWait < 0 {
 		errs = append(errs, fmt.Errorf("processor: batch wait %s is negative", c.BatchWait))

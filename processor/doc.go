@@ -10,14 +10,23 @@
 // backoff and the offsets stay where they were, so nothing is skipped.
 // After a crash or a rebalance the records since the last commit are read
 // again: records whose message id is already stored are dropped before the
-// engine sees them, and the state of each customer is rebuilt from the
-// touchpoints of their latest journey in ClickHouse, so the rows written are
-// the same as those of an uninterrupted run (ReplacingMergeTree collapses the
+// engine sees them, and the state of each customer is rebuilt from their
+// touchpoints in ClickHouse (recover.go), so the rows written are the same
+// as those of an uninterrupted run (ReplacingMergeTree collapses the
 // rewrites; FINAL shows each once).
+//
+// Event time (refold.go): a touchpoint older than its customer's latest but
+// within Config.Lateness is placed in event-time order by folding the
+// customer's journeys again from ClickHouse; the rows that changed are
+// rewritten with a higher version, and journeys and flags that no longer
+// hold are rewritten with retracted = 1. An older touchpoint is stored with
+// late = 1, in no journey, and counted.
 //
 // Metrics (registered on the registry passed to New):
 //
-//	journeys_processor_events_total{result}          applied, duplicate, invalid
+//	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed
+//	journeys_processor_late_events_total             beyond the lateness: stored marked late
+//	journeys_processor_rewritten_rows_total{table,kind} rows a reordered touchpoint changed or retracted
 //	journeys_processor_batches_total
 //	journeys_processor_batch_duration_seconds        decode to commit
 //	journeys_processor_insert_failures_total{table}

@@ -17,13 +17,15 @@ type metrics struct {
 	customers      prometheus.Gauge
 	commitFailures prometheus.Counter
 	consumerLag    *prometheus.GaugeVec
+	late           prometheus.Counter
+	rewrites       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "journeys_processor_events_total",
-			Help: "Touchpoint records consumed, by result: applied, duplicate (already stored or re-sent), invalid (undecodable).",
+			Help: "Touchpoint records consumed, by result: applied, reordered (older than the customer's latest, within the lateness: placed in event-time order), late (beyond the lateness: stored marked late, in no journey), duplicate (already stored or re-sent), invalid (undecodable), replayed.",
 		}, []string{"result"}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "journeys_processor_batches_total",
@@ -63,11 +65,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_consumer_lag_records",
 			Help: "Records in a partition after the last one fetched (high watermark - offset - 1), by partition this processor reads.",
 		}, []string{"partition"}),
+		late: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "journeys_processor_late_events_total",
+			Help: "Touchpoints older than their customer's latest by more than the allowed lateness: stored marked late, kept out of journeys and rules.",
+		}),
+		rewrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_rewritten_rows_total",
+			Help: "Rows rewritten because a reordered touchpoint changed an earlier result, by table and kind (changed, retracted).",
+		}, []string{"table", "kind"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

@@ -36,6 +36,10 @@ type Sink interface {
 	// JourneyTouchpoints loads the touchpoints of the journeys, per
 	// customer in event-time order.
 	JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
+	// CustomerJourneys and CustomerFlags load the stored rows (retracted
+	// ones too) of the customers' journeys and flags, by id.
+	CustomerJourneys(ctx context.Context, customerIDs []string) (map[string]schemas.Journey, error)
+	CustomerFlags(ctx context.Context, customerIDs []string) (map[string]schemas.FrictionFlag, error)
 	// DayHistory loads the touchpoints of the listed customer days and of
 	// each customer's latest day, in event-time order.
 	DayHistory(ctx context.Context, days []store.CustomerDay, tz string) (map[string][]schemas.Touchpoint, error)

@@ -256,3 +256,64 @@ func set(vals []string) clickhouse.GroupSet {
 	}
 	return clickhouse.GroupSet{Value: v}
 }
+
+// CustomerJourneys returns the stored rows (FINAL, retracted ones too) of
+// every journey of the customers, keyed by journey id. The processor
+// compares a re-fold with them to write only what changed.
+func (s *Store) CustomerJourneys(ctx context.Context, customerIDs []string) (map[string]schemas.Journey, error) {
+	out := make(map[string]schemas.Journey)
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, `SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
+       friction_count, revenue, retracted, version
+FROM journeys FINAL WHERE customer_id IN ?`, set(customerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var j schemas.Journey
+		var retracted uint8
+		if err := rows.Scan(&j.JourneyID, &j.CustomerID, &j.StartedAt, &j.EndedAt, &j.Status, &j.Touchpoints, &j.Channels, &j.Path,
+			&j.FrictionCount, &j.Revenue, &retracted, &j.Version); err != nil {
+			return nil, fmt.Errorf("scan journey: %w", err)
+		}
+		j.StartedAt, j.EndedAt, j.Retracted = j.StartedAt.UTC(), j.EndedAt.UTC(), retracted == 1
+		out[j.JourneyID] = j
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
+	}
+	return out, nil
+}
+
+// CustomerFlags returns the stored rows (FINAL, retracted ones too) of every
+// friction flag of the customers, keyed by flag id.
+func (s *Store) CustomerFlags(ctx context.Context, customerIDs []string) (map[string]schemas.FrictionFlag, error) {
+	out := make(map[string]schemas.FrictionFlag)
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, `SELECT flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence,
+       details, retracted, version
+FROM friction_flags FINAL WHERE customer_id IN ?`, set(customerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("load friction flags of %d customers: %w", len(customerIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f schemas.FrictionFlag
+		var retracted uint8
+		if err := rows.Scan(&f.FlagID, &f.Rule, &f.CustomerID, &f.JourneyID, &f.OccurredAt, &f.DetectedAt, &f.Severity, &f.Evidence,
+			&f.Details, &retracted, &f.Version); err != nil {
+			return nil, fmt.Errorf("scan friction flag: %w", err)
+		}
+		f.OccurredAt, f.DetectedAt, f.Retracted = f.OccurredAt.UTC(), f.DetectedAt.UTC(), retracted == 1
+		out[f.FlagID] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load friction flags of %d customers: %w", len(customerIDs), err)
+	}
+	return out, nil
+}

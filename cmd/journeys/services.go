@@ -94,6 +94,7 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	fs.StringVar(&cfg.GroupID, "group", cfg.GroupID, "Kafka consumer group")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "records per ClickHouse insert batch")
 	fs.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "longest wait for a batch to fill")
+	fs.DurationVar(&cfg.Lateness, "lateness", cfg.Lateness, "how much older than a customer's latest touchpoint a touchpoint may be and still be placed in event-time order; older ones are stored marked late")
 	cfg.Journey.RegisterFlags(fs)
 	migrate := fs.Bool("migrate", true, "apply ClickHouse migrations at start")
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9465"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")

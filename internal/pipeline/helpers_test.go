@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/internal/broker"
 	"github.com/journeys/journeys/internal/chtest"
@@ -51,11 +53,18 @@ func startIngest(t *testing.T, b *broker.Embedded) string {
 // waits for it to return) or the test ends.
 func runProcessor(t *testing.T, b *broker.Embedded, sink processor.Sink) (stop func()) {
 	t.Helper()
+	return runProcessorWith(t, b, sink, nil)
+}
+
+// runProcessorWith is runProcessor with the processor's metrics registered
+// on reg (nil: none).
+func runProcessorWith(t *testing.T, b *broker.Embedded, sink processor.Sink, reg prometheus.Registerer) (stop func()) {
+	t.Helper()
 	cfg := processor.DefaultConfig()
 	cfg.Brokers = b.Addrs()
 	cfg.BatchWait = 20 * time.Millisecond
 	cfg.RetryBackoff = 20 * time.Millisecond
-	p, err := processor.New(cfg, sink, nil, nil, quietLog())
+	p, err := processor.New(cfg, sink, nil, reg, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

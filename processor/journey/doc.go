@@ -19,9 +19,14 @@
 //     deterministic: replaying the same input from the same state yields the
 //     same ids, versions and contents; only FrictionFlag.DetectedAt depends on
 //     the clock.
-//   - Journey.Version is 4*Touchpoints plus 0 (open), 1 (converted) or
-//     2 (abandoned), so every change of a journey row raises its version and
-//     the latest row wins in a ReplacingMergeTree.
+//   - Versions follow the Kafka offsets of a customer's records, which only
+//     grow: a row's Version derives from the offset of the record that made
+//     the change (the highest the customer's state has applied, for rows
+//     that time alone produces): 4*(offset+1) plus 0 (open), 1 (converted)
+//     or 2 (abandoned) for journeys, offset+1 for flags and touchpoints. So
+//     every later change wins in a ReplacingMergeTree, including a rewrite
+//     that a late touchpoint causes (the processor gives those rows the late
+//     record's offset), and a replay writes the same versions again.
 //   - A touchpoint whose message id the customer's current journey (open or
 //     just closed) already holds is a duplicate: nothing changes and no rows
 //     are returned. Together with Restore this makes replay after a restart

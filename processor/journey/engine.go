@@ -18,6 +18,9 @@ type Result struct {
 	// Touchpoint is the touchpoint row with its JourneyID and Version set; nil
 	// for a duplicate and from Restore.
 	Touchpoint *schemas.Touchpoint
+	// Touchpoints are, from Restore only, the touchpoint rows it folded
+	// from its from time on, with the journeys they now belong to.
+	Touchpoints []schemas.Touchpoint
 	// Journeys are the journey rows that changed, oldest journey first.
 	Journeys []schemas.Journey
 	// Flags are the friction flags found.
@@ -47,6 +50,9 @@ type customer struct {
 	// inactivity timeout.
 	rules rules.State
 	armed bool // in Engine.armed
+	// offset is the highest Kafka offset applied: the cause of rows that
+	// time alone produces (CloseIdle, Tick). See Version in the doc.
+	offset int64
 }
 
 // New returns an engine with cfg (zero fields take their defaults) and the
@@ -97,6 +103,8 @@ type applyOut struct {
 func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Result {
 	h := messageHash(tp.MessageID)
 	j := &c.journey
+	c.offset = max(c.offset, tp.KafkaOffset)
+	cause := c.offset
 	if j.id != "" && j.contains(h) {
 		return Result{Duplicate: true}
 	}
@@ -122,7 +130,7 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 		*j = newJourney(customerID, tp.MessageID, at)
 	case at.Sub(j.endedAt) > e.cfg.InactivityTimeout:
 		j.status = statusAbandoned
-		res.Journeys = append(res.Journeys, j.row(customerID))
+		res.Journeys = append(res.Journeys, j.row(customerID, cause))
 		*j = newJourney(customerID, tp.MessageID, at)
 	}
 	j.add(h, e.intern(tp.Event), e.intern(tp.Channel), at)
@@ -139,7 +147,7 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 			if journeyID == "" {
 				journeyID = j.id
 			}
-			res.Flags[i] = e.flag(customerID, journeyID, f)
+			res.Flags[i] = e.flag(customerID, journeyID, f, cause)
 		}
 		clear(found) // the scratch must not keep evidence alive
 	}
@@ -153,8 +161,8 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 
 	out.tp = tp
 	out.tp.JourneyID = j.id
-	out.tp.Version = 1
-	res.Journeys = append(res.Journeys, j.row(customerID))
+	out.tp.Version = uint64(tp.KafkaOffset) + 1
+	res.Journeys = append(res.Journeys, j.row(customerID, cause))
 	return res
 }
 
@@ -170,7 +178,7 @@ func (e *Engine) CloseIdle(now time.Time) []schemas.Journey {
 			continue
 		}
 		j.status = statusAbandoned
-		rows = append(rows, j.row(id))
+		rows = append(rows, j.row(id, c.offset))
 	}
 	slices.SortFunc(rows, func(a, b schemas.Journey) int { return strings.Compare(a.JourneyID, b.JourneyID) })
 	return rows
@@ -191,7 +199,7 @@ func (e *Engine) Tick(now time.Time) []schemas.FrictionFlag {
 			if f.JourneyID == c.journey.id && c.journey.status == statusOpen {
 				c.journey.friction++
 			}
-			flags = append(flags, e.flag(id, f.JourneyID, f))
+			flags = append(flags, e.flag(id, f.JourneyID, f, c.offset))
 		}
 		clear(found)
 		e.findings = found[:0]
@@ -258,6 +266,9 @@ func (e *Engine) Restore(customerID string, history []schemas.Touchpoint, from t
 		if tp.Timestamp.Before(from) {
 			continue
 		}
+		if r.Touchpoint != nil {
+			res.Touchpoints = append(res.Touchpoints, *r.Touchpoint)
+		}
 		for _, row := range r.Journeys {
 			if row.StartedAt.Before(from) {
 				continue
@@ -279,6 +290,42 @@ func (e *Engine) Restore(customerID string, history []schemas.Touchpoint, from t
 // Horizon is how long before a time a Restore must begin folding to be
 // exact from that time on: the rules' Horizon (rules.Set.Horizon).
 func (e *Engine) Horizon() time.Duration { return e.rules.Horizon() }
+
+// Latest is the event time of the customer's latest touchpoint, if the
+// engine holds them.
+func (e *Engine) Latest(customerID string) (time.Time, bool) {
+	c, ok := e.customers[customerID]
+	if !ok || c.journey.id == "" {
+		return time.Time{}, false
+	}
+	return c.journey.endedAt, true
+}
+
+// Settle is Tick and CloseIdle for one customer: what time passing at now
+// produces for them without a touchpoint.
+func (e *Engine) Settle(customerID string, now time.Time) ([]schemas.FrictionFlag, []schemas.Journey) {
+	c, ok := e.customers[customerID]
+	if !ok {
+		return nil, nil
+	}
+	var flags []schemas.FrictionFlag
+	found := e.rules.Expire(&c.rules, now, e.findings[:0])
+	for _, f := range found {
+		if f.JourneyID == c.journey.id && c.journey.status == statusOpen {
+			c.journey.friction++
+		}
+		flags = append(flags, e.flag(customerID, f.JourneyID, f, c.offset))
+	}
+	clear(found)
+	e.findings = found[:0]
+	e.track(customerID, c)
+	j := &c.journey
+	if j.id == "" || j.status != statusOpen || now.Sub(j.endedAt) <= e.cfg.InactivityTimeout {
+		return flags, nil
+	}
+	j.status = statusAbandoned
+	return flags, []schemas.Journey{j.row(customerID, c.offset)}
+}
 
 // Forget drops the state held for a customer.
 func (e *Engine) Forget(customerID string) {

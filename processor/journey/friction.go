@@ -17,7 +17,7 @@ const RuleRepeatedCallsBeforePurchase = "repeated_calls_before_purchase"
 // flag turns a rule's finding into a friction_flags row. Its id derives
 // from the rule and the touchpoint that completed the pattern, so a replay
 // writes the same row again.
-func (e *Engine) flag(customerID, journeyID string, f rules.Finding) schemas.FrictionFlag {
+func (e *Engine) flag(customerID, journeyID string, f rules.Finding, cause int64) schemas.FrictionFlag {
 	return schemas.FrictionFlag{
 		FlagID:     hashID(f.Rule.ID, f.Key),
 		Rule:       f.Rule.ID,
@@ -28,7 +28,7 @@ func (e *Engine) flag(customerID, journeyID string, f rules.Finding) schemas.Fri
 		Severity:   f.Severity,
 		Evidence:   f.Evidence,
 		Details:    f.Details,
-		Version:    1,
+		Version:    uint64(cause) + 1,
 	}
 }
 

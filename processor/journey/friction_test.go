@@ -152,7 +152,8 @@ func TestRepeatedCallsFlagRow(t *testing.T) {
 		Severity:   schemas.SeverityWarning,
 		Evidence:   []string{"c1", "c2", "c3", "c4"},
 		Details:    `{"calls":4,"window_hours":336,"order_id":"o-1"}`,
-		Version:    1,
+		Version:    uint64(f.touchpoints[len(f.touchpoints)-1].KafkaOffset) + 1, // the purchase's record
+
 	}
 	got := f.flags[0]
 	if len(got.FlagID) != 32 || got.FlagID != hashID("repeated_calls_before_purchase", "buy") {

@@ -18,24 +18,30 @@ func fakeClock() time.Time { return detectedAt }
 
 func day(d float64) time.Time { return t0.Add(time.Duration(d * float64(24*time.Hour))) }
 
+// nextOffset numbers hand-built touchpoints like the records of one Kafka
+// partition: each gets a higher offset than the one built before.
+var nextOffset int64
+
 // touch builds a touchpoint of customer c-1 as the processor would fill it.
 func touch(id, event string, d float64) schemas.Touchpoint {
+	nextOffset++
 	typ := schemas.TypeTrack
 	if event == schemas.TypePage {
 		typ = schemas.TypePage
 	}
 	return schemas.Touchpoint{
-		MessageID:  id,
-		CustomerID: "c-1",
-		UserID:     "c-1",
-		Type:       typ,
-		Event:      event,
-		Channel:    schemas.DefaultChannel(typ, event),
-		Timestamp:  day(d),
-		ReceivedAt: day(d).Add(time.Second),
-		Properties: "{}",
-		Context:    "{}",
-		Source:     "test",
+		MessageID:   id,
+		CustomerID:  "c-1",
+		UserID:      "c-1",
+		Type:        typ,
+		Event:       event,
+		Channel:     schemas.DefaultChannel(typ, event),
+		Timestamp:   day(d),
+		ReceivedAt:  day(d).Add(time.Second),
+		Properties:  "{}",
+		Context:     "{}",
+		Source:      "test",
+		KafkaOffset: nextOffset,
 	}
 }
 

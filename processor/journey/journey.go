@@ -72,7 +72,9 @@ func (j *journey) add(h uint64, event, channel string, at time.Time) {
 	j.endedAt = at
 }
 
-func (j *journey) row(customerID string) schemas.Journey {
+// row is the journey's row; cause is the Kafka offset of the record that
+// made this change (see Version in the package doc).
+func (j *journey) row(customerID string, cause int64) schemas.Journey {
 	n := len(j.path)
 	return schemas.Journey{
 		JourneyID:     j.id,
@@ -85,7 +87,7 @@ func (j *journey) row(customerID string) schemas.Journey {
 		Path:          j.path[:n:n],
 		FrictionCount: j.friction,
 		Revenue:       j.revenue,
-		Version:       uint64(n)*4 + uint64(j.status),
+		Version:       uint64(cause+1)*4 + uint64(j.status),
 	}
 }
 

@@ -1,0 +1,170 @@
+package pipeline_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/store"
+)
+
+// timeline is a few customers' touchpoints that the default rules flag, in
+// event-time order. Times are offsets from t0.
+func timeline(t0 time.Time) []map[string]any {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	track := func(id, user, event string, d time.Duration, props map[string]any) map[string]any {
+		return ev(id, user, "track", event, at(d), props)
+	}
+	help := func(id, user string, d time.Duration) map[string]any {
+		return ev(id, user, "page", "", at(d), map[string]any{"path": "/help/billing"})
+	}
+	topic := map[string]any{"topic": "billing"}
+	return []map[string]any{
+		// alice reads help, calls, starts a checkout, calls again, buys.
+		help("a1", "alice", 0),
+		track("a2", "alice", "call", 30*time.Minute, topic),
+		track("a3", "alice", "checkout_started", time.Hour, nil),
+		track("a4", "alice", "call", 80*time.Minute, map[string]any{"topic": "delivery"}),
+		purchase("a5", "alice", at(2*time.Hour)),
+		// bob calls twice about billing, then buys.
+		track("b1", "bob", "call", 0, topic),
+		track("b2", "bob", "call", 3*time.Hour, topic),
+		purchase("b3", "bob", at(4*time.Hour)),
+		// carol starts a checkout, buys ten minutes later, then calls.
+		track("c1", "carol", "checkout_started", 0, nil),
+		purchase("c2", "carol", at(10*time.Minute)),
+		track("c3", "carol", "call", 30*time.Minute, map[string]any{"topic": "delivery"}),
+	}
+}
+
+// sendOneByOne sends each event alone and waits until it is stored, so that
+// every event is a batch of its own and its customer's earlier ones are
+// already written: an older event then really arrives out of order.
+func sendOneByOne(t *testing.T, s *store.Store, url string, events []map[string]any) {
+	t.Helper()
+	for i, e := range events {
+		send(t, url, e)
+		waitTouchpoints(t, s, uint64(i+1))
+	}
+}
+
+// current renders the rows that stand (FINAL, not retracted), sessions
+// aside: a reordered web touchpoint joins the session it arrives in.
+func current(t *testing.T, s *store.Store) string {
+	t.Helper()
+	return render(t, s,
+		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', toString(timestamp_ms), ' ', journey_id, ' late=', toString(late)) FROM touchpoints FINAL`,
+		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue), ' ', toString(started_at), ' ', toString(ended_at)) FROM journeys FINAL WHERE retracted = 0`,
+		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ','), ' ', toString(occurred_at)) FROM friction_flags FINAL WHERE retracted = 0`)
+}
+
+func TestOutOfOrderWithinTheLatenessGivesTheRowsOfInOrderDelivery(t *testing.T) {
+	t0 := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
+	events := timeline(t0)
+
+	inOrder, url := startPipeline(t)
+	sendOneByOne(t, inOrder, url, events)
+	want := current(t, inOrder)
+	for _, rule := range []string{"help_page_then_call", "checkout_then_call", "repeat_contact_same_topic"} {
+		if !strings.Contains(want, " "+rule+" ") {
+			t.Errorf("the in-order run flags no %s; the timeline does not test it:\n%s", rule, want)
+		}
+	}
+
+	// Each customer's events arrive shuffled, every one within 6 hours of
+	// the latest its customer sent before.
+	idx := map[string]map[string]any{}
+	for _, e := range events {
+		idx[e["messageId"].(string)] = e
+	}
+	var shuffled []map[string]any
+	for _, id := range []string{"a2", "a5", "b2", "c1", "c3", "a1", "b3", "a4", "c2", "a3", "b1"} {
+		shuffled = append(shuffled, idx[id])
+	}
+	b := startBroker(t)
+	s := chtest.Open(t)
+	reg := prometheus.NewRegistry()
+	runProcessorWith(t, b, s, reg)
+	sendOneByOne(t, s, startIngest(t, b), shuffled)
+
+	eventually(t, 30*time.Second, "rows equal to in-order delivery", func() (bool, string) {
+		got := current(t, s)
+		return got == want, lineDiff(got, want)
+	})
+	// carol's call came before her purchase arrived: the checkout-then-call
+	// flag it raised no longer holds, and the journey it opened is gone.
+	if n := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE customer_id = 'carol' AND rule = 'checkout_then_call' AND retracted = 1"); n != 1 {
+		t.Errorf("carol's checkout_then_call flag: %d retracted rows, want 1", n)
+	}
+	if n := count(t, s, "SELECT count() FROM journeys FINAL WHERE retracted = 1"); n == 0 {
+		t.Error("no journey was retracted, yet reordering moved touchpoints to other journeys")
+	}
+	if got := counterValue(t, reg, "journeys_processor_events_total", "result", "reordered"); got == 0 {
+		t.Error("no touchpoint counted as reordered")
+	}
+}
+
+func TestTouchpointLaterThanTheLatenessIsStoredMarkedLate(t *testing.T) {
+	t0 := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
+	b := startBroker(t)
+	s := chtest.Open(t)
+	reg := prometheus.NewRegistry()
+	runProcessorWith(t, b, s, reg)
+	url := startIngest(t, b)
+	sendOneByOne(t, s, url, []map[string]any{
+		page("d1", "dave", t0.Add(10*time.Hour)),
+		call("d2", "dave", t0.Add(3*time.Hour)), // 7 h older than d1: beyond 6 h
+		call("d3", "dave", t0.Add(5*time.Hour)), // 5 h older: within
+	})
+	eventually(t, 30*time.Second, "d3 placed before d1", func() (bool, string) {
+		got := render(t, s, `SELECT concat(message_id, ' late=', toString(late), ' journey=', if(journey_id = '', 'none', 'set')) FROM touchpoints FINAL`,
+			`SELECT concat('path ', arrayStringConcat(path, '>')) FROM journeys FINAL WHERE retracted = 0`)
+		want := "d1 late=0 journey=set\nd2 late=1 journey=none\nd3 late=0 journey=set\npath call>page"
+		return got == want, got
+	})
+	if got := counterValue(t, reg, "journeys_processor_late_events_total"); got != 1 {
+		t.Errorf("late events counted %v, want 1", got)
+	}
+	// A re-sent late event is a duplicate, not a second late row.
+	send(t, url, call("d2", "dave", t0.Add(3*time.Hour)))
+	send(t, url, page("d4", "dave", t0.Add(11*time.Hour)))
+	waitTouchpoints(t, s, 4)
+	if got := counterValue(t, reg, "journeys_processor_late_events_total"); got != 1 {
+		t.Errorf("late events counted %v after a re-send, want 1", got)
+	}
+}
+
+// counterValue sums the counter series of a registry named name whose
+// labels include those given.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
