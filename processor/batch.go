@@ -195,7 +195,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			return nil, nil, err
 		}
 	}
-	if err := p.restoreUnknown(ctx, tps); err != nil {
+	if err := p.restoreUnknown(ctx, g, tps); err != nil {
 		return nil, nil, err
 	}
 	// A sender that retried re-sends a messageId in a new record; the

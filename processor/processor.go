@@ -36,6 +36,9 @@ type Sink interface {
 	// JourneyTouchpoints loads the touchpoints of the journeys, per
 	// customer in event-time order.
 	JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
+	// PartitionCustomers lists the customers with touchpoints stored from
+	// the partitions.
+	PartitionCustomers(ctx context.Context, partitions []int32) ([]string, error)
 	// CustomerJourneys and CustomerFlags load the stored rows (retracted
 	// ones too) of the customers' journeys and flags, by id.
 	CustomerJourneys(ctx context.Context, customerIDs []string) (map[string]schemas.Journey, error)

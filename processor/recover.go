@@ -22,6 +22,11 @@ type generation struct {
 	// and the sessions rebuilt, which repairs a session row a crash lost.
 	pending         []schemas.Journey
 	pendingSessions []schemas.Session
+	// dormant are the customers with history in ClickHouse whom the
+	// take-over did not rebuild (long inactive): restoreUnknown rebuilds
+	// them when they show up, and only them, so a new customer costs no
+	// lookup.
+	dormant map[string]struct{}
 }
 
 // restorePlan is what to read back from ClickHouse to rebuild some
@@ -131,6 +136,16 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 		for _, row := range sessions {
 			g.pendingSessions = append(g.pendingSessions, row)
 		}
+		all, err := p.sink.PartitionCustomers(ctx, parts)
+		if err != nil {
+			return err
+		}
+		g.dormant = make(map[string]struct{})
+		for _, c := range all {
+			if !p.engine.Has(c) {
+				g.dormant[c] = struct{}{}
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -144,15 +159,14 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 
 // restoreUnknown rebuilds, before a batch is applied, the customers of the
 // batch that the engine does not hold but ClickHouse knows: the take-over
-// left them out as long inactive, or they were evicted. Their rows are
-// stored already; only the state is needed.
-func (p *Processor) restoreUnknown(ctx context.Context, tps []schemas.Touchpoint) error {
+// left them out as long inactive. Their rows are stored already; only the
+// state is needed.
+func (p *Processor) restoreUnknown(ctx context.Context, g *generation, tps []schemas.Touchpoint) error {
 	var unknown []string
-	seen := map[string]bool{}
 	for i := range tps {
 		c := tps[i].CustomerID
-		if !seen[c] && !p.engine.Has(c) {
-			seen[c] = true
+		if _, ok := g.dormant[c]; ok && !p.engine.Has(c) {
+			delete(g.dormant, c)
 			unknown = append(unknown, c)
 		}
 	}
