@@ -196,17 +196,23 @@ func (p *Processor) restoreUnknown(ctx context.Context, g *generation, tps []sch
 
 // replay handles records that an earlier processor applied and wrote but
 // did not commit. They are not applied again: the customers they belong to
-// are rebuilt from ClickHouse, and the rows of their latest journey and of
-// every journey a replayed record belongs to are written again, with the
-// flags found from the earliest of those journeys on. That repairs what a
-// crash between inserts left out.
+// are folded again from ClickHouse, from the earliest journey a replayed
+// record belongs to (or their latest), and every row that differs from the
+// stored one is written, as refold does. That repairs what a crash between
+// inserts left out, including a refold cut short.
 func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *output) error {
 	ids := make([]string, len(tps))
 	for i := range tps {
 		ids[i] = tps[i].MessageID
 	}
-	var plan restorePlan
-	var history, days map[string][]schemas.Touchpoint
+	var (
+		plan     restorePlan
+		scope    map[string][]string
+		history  map[string][]schemas.Touchpoint
+		days     map[string][]schemas.Touchpoint
+		journeys map[string]schemas.Journey
+		flags    map[string]schemas.FrictionFlag
+	)
 	loc := p.sessionLocation()
 	err := p.retry(ctx, "recover replayed records", func() error {
 		stored, err := p.sink.StoredMessageIDs(ctx, ids)
@@ -230,8 +236,19 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 			return err
 		}
 		plan = p.planRestore(spans, func(sp store.JourneySpan) bool { return touched[sp.JourneyID] })
-		history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys)
-		if err != nil {
+		scope = map[string][]string{}
+		for _, sp := range spans {
+			if !sp.Start.Before(plan.from[sp.CustomerID]) {
+				scope[sp.CustomerID] = append(scope[sp.CustomerID], sp.JourneyID)
+			}
+		}
+		if history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys); err != nil {
+			return err
+		}
+		if journeys, err = p.sink.CustomerJourneys(ctx, customers); err != nil {
+			return err
+		}
+		if flags, err = p.sink.CustomerFlags(ctx, customers); err != nil {
 			return err
 		}
 		var cds []store.CustomerDay
@@ -244,10 +261,15 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 	if err != nil {
 		return err
 	}
+	trigger := map[string]int64{}
+	for i := range tps {
+		trigger[tps[i].CustomerID] = max(trigger[tps[i].CustomerID], tps[i].KafkaOffset)
+	}
+	wm := p.watermark(false)
 	for c, h := range history {
-		res := p.engine.Restore(c, h, plan.from[c])
-		out.addJourneys(res.Journeys)
-		out.flags = append(out.flags, res.Flags...)
+		// Folded again and compared with what is stored: what a crash
+		// between inserts left out, or left half-rewritten, is written.
+		p.refoldCustomer(c, plan.from[c], scope[c], h, nil, trigger[c], journeys, flags, wm, out)
 		p.metrics.restored.Inc()
 	}
 	// The replayed records' sessions are rebuilt from whole days, so that

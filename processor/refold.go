@@ -113,18 +113,23 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 		return err
 	}
 	for _, c := range customers {
-		p.refoldCustomer(c, plan, history[c], news[c], journeys, flags, wm, out)
+		var trigger int64
+		for _, tp := range news[c] {
+			trigger = max(trigger, tp.KafkaOffset)
+		}
+		p.refoldCustomer(c, plan.from[c], plan.scope[c], history[c], news[c], trigger, journeys, flags, wm, out)
+		p.metrics.events.WithLabelValues("applied").Add(float64(len(news[c])))
 	}
 	return nil
 }
 
-func (p *Processor) refoldCustomer(c string, plan refoldPlan, history, news []schemas.Touchpoint,
+// refoldCustomer folds history (stored, reaching the horizon before from)
+// and news (not stored yet) of customer c, and adds to out what differs
+// from the stored rows from from on; scope lists the stored journeys that
+// start at or after from. Rows written take their version from trigger, the
+// offset of the newest record that caused the fold.
+func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, history, news []schemas.Touchpoint, trigger int64,
 	storedJ map[string]schemas.Journey, storedF map[string]schemas.FrictionFlag, wm time.Time, out *output) {
-	from := plan.from[c]
-	var trigger int64
-	for _, tp := range news {
-		trigger = max(trigger, tp.KafkaOffset)
-	}
 	merged := append(slices.Clone(history), news...)
 	sort.SliceStable(merged, func(i, j int) bool {
 		a, b := &merged[i], &merged[j]
@@ -184,7 +189,7 @@ func (p *Processor) refoldCustomer(c string, plan refoldPlan, history, news []sc
 		}
 		out.addJourneys([]schemas.Journey{j})
 	}
-	for _, id := range plan.scope[c] {
+	for _, id := range scope {
 		st, ok := storedJ[id]
 		if _, kept := rows[id]; kept || !ok || st.Retracted {
 			continue
@@ -211,7 +216,7 @@ func (p *Processor) refoldCustomer(c string, plan refoldPlan, history, news []sc
 		out.flags = append(out.flags, f)
 	}
 	inScope := map[string]bool{}
-	for _, id := range plan.scope[c] {
+	for _, id := range scope {
 		inScope[id] = true
 	}
 	// occurred_at is stored in whole seconds.
@@ -227,7 +232,6 @@ func (p *Processor) refoldCustomer(c string, plan refoldPlan, history, news []sc
 		out.flags = append(out.flags, st)
 		p.metrics.rewrites.WithLabelValues("friction_flags", "retracted").Inc()
 	}
-	p.metrics.events.WithLabelValues("applied").Add(float64(len(news)))
 }
 
 // statusBits are the low bits of a journey version: open, converted,

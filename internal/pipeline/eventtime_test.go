@@ -1,13 +1,16 @@
 package pipeline_test
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/schemas"
 	"github.com/journeys/journeys/store"
 )
 
@@ -167,4 +170,57 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ..
 		}
 	}
 	return sum
+}
+
+// armedCrashSink dies at its next journey insert once armed: after the
+// batch's touchpoints are written, before its journeys, flags and commit.
+type armedCrashSink struct {
+	*store.Store
+	armed, crashed atomic.Bool
+}
+
+func (c *armedCrashSink) InsertJourneys(ctx context.Context, rows []schemas.Journey) error {
+	if !c.armed.Load() {
+		return c.Store.InsertJourneys(ctx, rows)
+	}
+	c.crashed.Store(true)
+	<-ctx.Done()
+	return errCrashed
+}
+
+// A processor that dies in the middle of rewriting what a reordered
+// touchpoint changed leaves the touchpoints rewritten and the journeys and
+// flags not; the next one, replaying the batch, finishes the rewrite.
+func TestCrashInTheMiddleOfARefoldIsRepairedByTheReplay(t *testing.T) {
+	t0 := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
+	checkout := ev("c1", "carol", "track", "checkout_started", t0, nil)
+	bought := purchase("c2", "carol", t0.Add(10*time.Minute))
+	called := ev("c3", "carol", "track", "call", t0.Add(30*time.Minute), map[string]any{"topic": "delivery"})
+
+	ref, refURL := startPipeline(t)
+	sendOneByOne(t, ref, refURL, []map[string]any{checkout, bought, called})
+	want := current(t, ref)
+
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	sink := &armedCrashSink{Store: s}
+	stop := runProcessor(t, b, sink)
+	sendOneByOne(t, s, url, []map[string]any{checkout, called})
+	eventually(t, 30*time.Second, "the checkout-then-call flag", func() (bool, string) {
+		return count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'checkout_then_call'") == 1, ""
+	})
+	sink.armed.Store(true)
+	send(t, url, bought) // arrives after the call it precedes
+	eventually(t, 30*time.Second, "the crash", func() (bool, string) { return sink.crashed.Load(), "" })
+	stop()
+	if n := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE retracted = 1"); n != 0 {
+		t.Fatalf("the crashed processor retracted %d flags; the test needs it to die before", n)
+	}
+
+	runProcessor(t, b, s)
+	eventually(t, 30*time.Second, "rows equal to in-order delivery", func() (bool, string) {
+		got := current(t, s)
+		return got == want, lineDiff(got, want)
+	})
 }
