@@ -224,7 +224,7 @@ func TestValidateChecksVariables(t *testing.T) {
 	}{
 		{name: "a query variable and a textbox pass", json: good},
 		{name: "query variable on a data source that is not provisioned",
-			json:   strings.Replace(good, `"uid":"journeys-clickhouse"},
+			json: strings.Replace(good, `"uid":"journeys-clickhouse"},
 	     "query"`, `"uid":"elsewhere"},
 	     "query"`, 1),
 			errHas: `variable rule: datasource uid "elsewhere" is not provisioned`},

@@ -240,7 +240,10 @@ func (tb table) value(row int, name string) any {
 
 func (tb table) str(row int, name string) string { s, _ := tb.value(row, name).(string); return s }
 
-func (tb table) time(row int, name string) time.Time { v, _ := tb.value(row, name).(time.Time); return v }
+func (tb table) time(row int, name string) time.Time {
+	v, _ := tb.value(row, name).(time.Time)
+	return v
+}
 
 func (tb table) float(row int, name string) float64 {
 	v := reflect.ValueOf(tb.value(row, name))
