@@ -71,9 +71,14 @@ func (t Target) isPrometheus(panelDS *DataSourceRef) bool {
 
 // Variable is a dashboard template variable with its saved current value.
 type Variable struct {
-	Name       string
-	Type       string
-	Query      string
+	Name string
+	// Type is Grafana's variable type: custom, query, textbox, datasource…
+	Type string
+	// Query is a custom variable's options, a data source variable's plugin
+	// type, a textbox's default, or a query variable's SQL.
+	Query string
+	// Datasource is where a query variable runs its SQL.
+	Datasource *DataSourceRef
 	IncludeAll bool
 	Multi      bool
 	// AllValue, when set, replaces the variable verbatim when All is chosen.
@@ -97,6 +102,26 @@ type Query struct {
 	// Format is the plugin's result format: 0 time series, 1 table.
 	Format int
 	vars   []Variable
+}
+
+// VariablePanelID is the PanelID of the queries VariableQueries returns.
+const VariablePanelID = 0
+
+// With returns the query with a template variable set to values instead of
+// its saved default, as when a user picks them or a link sets
+// var-<name>=… in the dashboard URL. It panics on a variable the dashboard
+// does not define: that is a mistake in the caller.
+func (q Query) With(name string, values ...string) Query {
+	vars := make([]Variable, len(q.vars))
+	copy(vars, q.vars)
+	for i := range vars {
+		if vars[i].Name == name {
+			vars[i].Current = values
+			q.vars = vars
+			return q
+		}
+	}
+	panic(fmt.Sprintf("dashboards: query %q sets variable %q, which the dashboard does not define", q.PanelTitle, name))
 }
 
 // Expand returns the SQL Grafana would send to ClickHouse over r with the
@@ -173,6 +198,21 @@ func (d Dashboard) Queries() []Query {
 	return out
 }
 
+// VariableQueries lists the SQL of the dashboard's query variables, in
+// order, as Queries with PanelID VariablePanelID, PanelTitle "variable
+// <name>" and table format. Grafana runs them with the dashboard's time
+// range and the other variables' values, as Expand does.
+func (d Dashboard) VariableQueries() []Query {
+	var out []Query
+	for _, v := range d.Variables {
+		if v.Type != "query" {
+			continue
+		}
+		out = append(out, Query{PanelID: VariablePanelID, PanelTitle: "variable " + v.Name, RefID: v.Name, RawSQL: v.Query, Format: 1, vars: d.Variables})
+	}
+	return out
+}
+
 // Load parses every embedded dashboard, sorted by file name.
 func Load() ([]Dashboard, error) {
 	names, err := fs.Glob(files, "*.json")
@@ -212,7 +252,9 @@ func Parse(body []byte) (Dashboard, error) {
 			List []struct {
 				Name       string          `json:"name"`
 				Type       string          `json:"type"`
+				Datasource *DataSourceRef  `json:"datasource"`
 				Query      json.RawMessage `json:"query"`
+				Definition string          `json:"definition"`
 				IncludeAll bool            `json:"includeAll"`
 				Multi      bool            `json:"multi"`
 				AllValue   *string         `json:"allValue"`
@@ -230,15 +272,25 @@ func Parse(body []byte) (Dashboard, error) {
 	}
 	d := Dashboard{UID: raw.UID, Title: raw.Title, SchemaVersion: raw.SchemaVersion, Panels: raw.Panels}
 	for _, v := range raw.Templating.List {
-		tv := Variable{Name: v.Name, Type: v.Type, IncludeAll: v.IncludeAll, Multi: v.Multi}
+		tv := Variable{Name: v.Name, Type: v.Type, Datasource: v.Datasource, IncludeAll: v.IncludeAll, Multi: v.Multi}
 		if v.AllValue != nil {
 			tv.AllValue = *v.AllValue
 		}
-		// A query variable of some plugins saves an object here; only the
-		// text form (custom variables) is used.
+		// The ClickHouse plugin reads a query variable's SQL from a plain
+		// string (its legacy form, and what these dashboards save) or from
+		// the rawSql of an object (its newer variable editor).
 		var q string
-		if json.Unmarshal(v.Query, &q) == nil {
+		var obj struct {
+			RawSQL string `json:"rawSql"`
+		}
+		switch {
+		case json.Unmarshal(v.Query, &q) == nil:
 			tv.Query = q
+		case json.Unmarshal(v.Query, &obj) == nil:
+			tv.Query = obj.RawSQL
+		}
+		if tv.Query == "" && tv.Type == "query" {
+			tv.Query = v.Definition
 		}
 		cur, err := stringOrList(v.Current.Value)
 		if err != nil {

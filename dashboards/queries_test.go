@@ -23,6 +23,9 @@ var base = time.Date(2024, 3, 10, 9, 0, 0, 0, time.UTC)
 //	c3/j3 abandoned: page, call
 //	c4/j4 converted: page, purchase
 //
+// c1's journey carries a repeated-calls flag; c2's open journey a help page
+// flag and a critical promise not kept, and a retracted flag.
+//
 // j1 is also written once more as an older open version, and touchpoint m5
 // once more as a newer version; FINAL must show each once.
 func TestDashboardQueriesOnClickHouse(t *testing.T) {
@@ -38,7 +41,10 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 	}
 	results := map[string][][]any{}
 	for _, d := range ds {
-		for _, q := range d.Queries() {
+		for _, q := range append(d.VariableQueries(), d.Queries()...) {
+			if definesVariable(d, "customer_id") {
+				q = q.With("customer_id", "c1")
+			}
 			sql, err := q.Expand(r)
 			if err != nil {
 				t.Fatal(err)
@@ -51,15 +57,19 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 			if len(rows) == 0 {
 				t.Errorf("%s panel %d %q returned no rows\n%s", d.File, q.PanelID, q.PanelTitle, sql)
 			}
-			results[d.File+"/"+q.PanelTitle] = rows
+			results[d.File+"/"+q.PanelTitle+q.RefID] = rows
 		}
 	}
 
+	checkIn := func(file, panel string, want [][]any) {
+		t.Helper()
+		if got := results[file+"/"+panel+"A"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s %s:\n got %v\nwant %v", file, panel, got, want)
+		}
+	}
 	check := func(panel string, want [][]any) {
 		t.Helper()
-		if got := results["cx-overview.json/"+panel]; !reflect.DeepEqual(got, want) {
-			t.Errorf("%s:\n got %v\nwant %v", panel, got, want)
-		}
+		checkIn("cx-overview.json", panel, want)
 	}
 	check("Calls before purchase", [][]any{
 		{"0", uint64(1)}, {"1", uint64(0)}, {"2", uint64(0)}, {"3", uint64(1)}, {"4", uint64(0)}, {"5+", uint64(0)},
@@ -69,9 +79,44 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 	})
 	check("Conversion rate", [][]any{{uint64(2), uint64(3), 2.0 / 3.0}})
 	hour := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
 	check("Friction flags by rule", [][]any{
+		{hour(0), "help_page_then_call", uint64(1)},
+		{hour(1), "promise_not_kept", uint64(1)},
 		{hour(3), "repeated_calls_before_purchase", uint64(1)},
 	})
+	check("Median time to purchase", [][]any{{uint64(2), 6000.0}}) // j1 190 min, j4 10 min
+	check("Journeys with friction", [][]any{{uint64(2), uint64(4), 0.5}})
+	check("Smooth journeys vs journeys with friction", [][]any{
+		{"smooth", uint64(2), uint64(1), 0.5, 600.0, 25.0, 25.0},
+		{"with friction", uint64(1), uint64(1), 1.0, 11400.0, 99.0, 99.0},
+	})
+	check("Top friction rules", [][]any{
+		{"help_page_then_call", uint64(1), uint64(1), uint64(0)},
+		{"promise_not_kept", uint64(1), uint64(1), uint64(1)},
+		{"repeated_calls_before_purchase", uint64(1), uint64(1), uint64(0)},
+	})
+	checkIn("friction.json", "Customers with open friction, worst first", [][]any{
+		{"c2", uint64(1), uint64(2), uint64(0), uint64(1), "help_page_then_call, promise_not_kept", at(60), "j2"},
+	})
+	checkIn("friction.json", "Promises not kept, latest first", [][]any{
+		{at(60), "c2", "p-1", "j2", at(61)},
+	})
+	checkIn("friction.json", "Repeat contact rate", [][]any{{uint64(0), uint64(4), 0.0, 1.0}})
+	checkIn("journeys.json", "Channel switches within journeys", [][]any{
+		{"web", "phone", uint64(2), uint64(2)},
+		{"phone", "web", uint64(1), uint64(1)},
+	})
+	checkIn("journeys.json", "Channel paths to abandonment", [][]any{
+		{"web → phone", uint64(1), 2.0, 3600.0, 0.0},
+	})
+	var timeline []string
+	for _, row := range results["customer.json/Timeline across channelsA"] {
+		timeline = append(timeline, fmt.Sprint(row[1], " ", row[2], " ", row[3], row[4], row[7], " ", row[len(row)-1]))
+	}
+	if want := []string{"web page /help m1", "phone call billing m2", "phone call billing m3", "phone call billing m4", "web purchase o-m5 m5"}; !reflect.DeepEqual(timeline, want) {
+		t.Errorf("customer c1's timeline:\n got %q\nwant %q", timeline, want)
+	}
 	check("Touchpoints per channel", [][]any{
 		{hour(0), "phone", uint64(1)}, {hour(0), "web", uint64(5)},
 		{hour(1), "phone", uint64(2)},
@@ -111,7 +156,16 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 			if p.event == "page" {
 				typ = "page"
 			}
-			if err := b.Append(p.id, p.customer, "", p.customer, typ, p.event, p.channel, p.ts, p.ts.UnixMilli(), p.ts, p.journey, "{}", "{}", "test", uint64(1+i)); err != nil {
+			props := "{}"
+			switch p.event {
+			case "page":
+				props = `{"path":"/help"}`
+			case "call":
+				props = `{"topic":"billing","direction":"inbound","wait_seconds":40}`
+			case "purchase":
+				props = `{"order_id":"o-` + p.id + `","revenue":12.5}`
+			}
+			if err := b.Append(p.id, p.customer, "", p.customer, typ, p.event, p.channel, p.ts, p.ts.UnixMilli(), p.ts, p.journey, props, "{}", "test", uint64(1+i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -130,7 +184,7 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 	}
 	journeys := []journey{
 		{"j1", "c1", "converted", at(0), at(190), []string{"web", "phone"}, []string{"page", "call", "call", "call", "purchase"}, 1, 99, 5},
-		{"j2", "c2", "open", at(5), at(5), []string{"web"}, []string{"page"}, 0, 0, 1},
+		{"j2", "c2", "open", at(5), at(5), []string{"web"}, []string{"page"}, 2, 0, 1},
 		{"j3", "c3", "abandoned", at(20), at(80), []string{"web", "phone"}, []string{"page", "call"}, 0, 0, 2},
 		{"j4", "c4", "converted", at(30), at(40), []string{"web"}, []string{"page", "purchase"}, 0, 25, 2},
 	}
@@ -151,16 +205,42 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 		}
 	}
 
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, version)")
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Append("f1", "repeated_calls_before_purchase", "c1", "j1", at(190), at(191), "warning", []string{"m2", "m3", "m4", "m5"}, `{"calls":3}`, uint64(1)); err != nil {
-		t.Fatal(err)
+	flags := []struct {
+		id, rule, customer, journey string
+		at                          time.Time
+		severity                    string
+		evidence                    []string
+		details                     string
+		retracted                   uint8
+	}{
+		{"f1", "repeated_calls_before_purchase", "c1", "j1", at(190), "warning", []string{"m2", "m3", "m4", "m5"}, `{"calls":3}`, 0},
+		// c2's open journey: a help page then a call, and a promise not
+		// kept; a third flag was retracted and must count nowhere.
+		{"f2", "help_page_then_call", "c2", "j2", at(6), "info", []string{"m6"}, `{"window_hours":2}`, 0},
+		{"f3", "promise_not_kept", "c2", "j2", at(60), "critical", []string{"m6"}, `{"due":"2024-03-10T10:00:00Z","promise_id":"p-1"}`, 0},
+		{"f4", "many_transfers", "c2", "j2", at(61), "critical", []string{"m6"}, `{}`, 1},
+	}
+	for _, f := range flags {
+		if err := b.Append(f.id, f.rule, f.customer, f.journey, f.at, f.at.Add(time.Minute), f.severity, f.evidence, f.details, f.retracted, uint64(1)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := b.Send(); err != nil {
 		t.Fatalf("insert friction flags: %v", err)
 	}
+}
+
+func definesVariable(d Dashboard, name string) bool {
+	for _, v := range d.Variables {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // runQuery returns every row, each value scanned into its column's Go type.

@@ -74,7 +74,10 @@ func DataSources() ([]ProvisionedDataSource, error) {
 // with a matching type, directly or through a data source variable whose
 // saved value is; every target has a refId unique in its panel; a SQL
 // target has SQL, a known format, and variables and macros that expand; a
-// Prometheus target has PromQL that parses.
+// Prometheus target has PromQL that parses. Variables have unique names; a
+// query variable has a provisioned data source and SQL that expands; a
+// variable offering All says what All stands for (an allValue or saved
+// options).
 func Validate(d Dashboard) error {
 	sources, err := DataSources()
 	if err != nil {
@@ -132,6 +135,32 @@ func Validate(d Dashboard) error {
 		}
 	}
 	probe := TimeRange{From: time.Unix(0, 0), To: time.Unix(86400, 0), Interval: time.Minute}
+	names := map[string]bool{}
+	for _, v := range d.Variables {
+		where := fmt.Sprintf("variable %s", v.Name)
+		if names[v.Name] {
+			fail("%s: defined twice", where)
+		}
+		names[v.Name] = true
+		if v.IncludeAll && v.AllValue == "" && len(v.Options) == 0 {
+			// Grafana then substitutes every option, and a query
+			// variable saves none: the SQL would get an empty IN ().
+			fail("%s: includes All but has no allValue and no saved options", where)
+		}
+		if v.Type != "query" {
+			continue
+		}
+		checkDS(where, v.Datasource)
+	}
+	for _, q := range d.VariableQueries() {
+		if q.RawSQL == "" {
+			fail("%s: query is empty", q.PanelTitle)
+			continue
+		}
+		if _, err := q.Expand(probe); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	ids := map[int]string{}
 	var walk func([]Panel)
 	walk = func(ps []Panel) {

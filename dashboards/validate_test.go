@@ -3,6 +3,7 @@ package dashboards
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEmbeddedDashboardsAreValid(t *testing.T) {
@@ -204,5 +205,105 @@ func TestValidateFindsBrokenDashboards(t *testing.T) {
 				t.Fatalf("Validate = %v, want error with %q", err, c.errHas)
 			}
 		})
+	}
+}
+
+func TestValidateChecksVariables(t *testing.T) {
+	const good = `{"uid":"u","title":"T","schemaVersion":39,
+	  "templating":{"list":[
+	    {"name":"rule","type":"query","datasource":{"type":"grafana-clickhouse-datasource","uid":"journeys-clickhouse"},
+	     "query":"SELECT DISTINCT rule FROM friction_flags WHERE $__timeFilter(occurred_at)","multi":true,"includeAll":true,"allValue":"'__all'",
+	     "current":{"value":["$__all"]},"options":[]},
+	    {"name":"customer_id","type":"textbox","query":"c-1","current":{"value":"c-1"}}]},
+	  "panels":[{"id":1,"type":"table","title":"A","datasource":{"type":"grafana-clickhouse-datasource","uid":"journeys-clickhouse"},
+	   "targets":[{"refId":"A","format":1,"rawSql":"SELECT 1 WHERE customer_id = ${customer_id:singlequote} AND ('__all' IN (${rule:singlequote}) OR rule IN (${rule:singlequote}))"}]}]}`
+	cases := []struct {
+		name   string
+		json   string
+		errHas string
+	}{
+		{name: "a query variable and a textbox pass", json: good},
+		{name: "query variable on a data source that is not provisioned",
+			json: strings.Replace(good, `"uid":"journeys-clickhouse"},
+	     "query"`, `"uid":"elsewhere"},
+	     "query"`, 1),
+			errHas: `variable rule: datasource uid "elsewhere" is not provisioned`},
+		{name: "query variable without SQL",
+			json:   strings.Replace(good, `"query":"SELECT DISTINCT rule FROM friction_flags WHERE $__timeFilter(occurred_at)"`, `"query":""`, 1),
+			errHas: "variable rule: query is empty"},
+		{name: "query variable with a macro 18.16 cannot run",
+			json:   strings.Replace(good, `$__timeFilter(occurred_at)`, `$__timeFilter_ms(occurred_at)`, 1),
+			errHas: `"variable rule"`},
+		{name: "All without an allValue on a query variable, whose options are not saved",
+			json:   strings.Replace(good, `"allValue":"'__all'",`, "", 1),
+			errHas: "includes All but has no allValue and no saved options"},
+		{name: "panel using a variable the dashboard lacks",
+			json:   strings.Replace(good, `"name":"customer_id"`, `"name":"customer"`, 1),
+			errHas: `"customer_id" is not defined`},
+		{name: "variable defined twice",
+			json:   strings.Replace(good, `"name":"customer_id"`, `"name":"rule"`, 1),
+			errHas: "variable rule: defined twice"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Parse([]byte(c.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Validate(d)
+			if c.errHas == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.errHas) {
+				t.Fatalf("Validate = %v, want error with %q", err, c.errHas)
+			}
+		})
+	}
+}
+
+func TestQueryVariablesAndOverrides(t *testing.T) {
+	d, err := Parse([]byte(`{"uid":"u","title":"T","schemaVersion":39,
+	  "templating":{"list":[
+	    {"name":"rule","type":"query","query":{"refId":"var","queryType":"sql","rawSql":"SELECT DISTINCT rule FROM friction_flags"},
+	     "multi":true,"includeAll":true,"allValue":"'__all'","current":{"value":["$__all"]}},
+	    {"name":"severity","type":"query","query":"","definition":"SELECT 'critical'"},
+	    {"name":"customer_id","type":"textbox","query":"","current":{"value":""}}]},
+	  "panels":[{"id":1,"type":"table","title":"Timeline","targets":[{"refId":"A","format":1,
+	    "rawSql":"WHERE customer_id = ${customer_id:singlequote} AND ('__all' IN (${rule:singlequote}) OR rule IN (${rule:singlequote}))"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vq := d.VariableQueries()
+	if len(vq) != 2 || vq[0].RawSQL != "SELECT DISTINCT rule FROM friction_flags" || vq[0].PanelTitle != "variable rule" ||
+		vq[1].RawSQL != "SELECT 'critical'" {
+		t.Fatalf("variable queries = %+v; want the object's rawSql, then the definition of an empty query", vq)
+	}
+	r := TimeRange{From: time.Unix(0, 0), To: time.Unix(60, 0)}
+	q := d.Queries()[0]
+	cases := []struct {
+		name string
+		q    Query
+		want string
+	}{
+		{"saved defaults", q, `WHERE customer_id = '' AND ('__all' IN ('__all') OR rule IN ('__all'))`},
+		{"a customer from a data link, quoted and escaped", q.With("customer_id", "c-1'x"),
+			`WHERE customer_id = 'c-1\'x' AND ('__all' IN ('__all') OR rule IN ('__all'))`},
+		{"two rules picked", q.With("rule", "a", "b"),
+			`WHERE customer_id = '' AND ('__all' IN ('a','b') OR rule IN ('a','b'))`},
+	}
+	for _, c := range cases {
+		got, err := c.q.Expand(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
+	}
+	if got, _ := q.Expand(r); got != cases[0].want {
+		t.Errorf("With changed the query it was called on: %s", got)
 	}
 }

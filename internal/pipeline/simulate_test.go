@@ -17,6 +17,14 @@ import (
 // once every acknowledged event is stored and every journey written.
 func simulated(t *testing.T, customers int) (*simulate.Dataset, *store.Store) {
 	t.Helper()
+	ds, s, _ := simulatedPipeline(t, customers)
+	return ds, s
+}
+
+// simulatedPipeline is simulated that also returns the ingest URL, for tests
+// that send more events into the same pipeline.
+func simulatedPipeline(t *testing.T, customers int) (*simulate.Dataset, *store.Store, string) {
+	t.Helper()
 	s, url := startPipeline(t)
 
 	// The month ends today (the default start): journeys idle for 30 days
@@ -41,7 +49,7 @@ func simulated(t *testing.T, customers int) (*simulate.Dataset, *store.Store) {
 		n := count(t, s, "SELECT count() FROM journeys FINAL")
 		return n == uint64(journeys), fmt.Sprintf("%d of %d journeys", n, journeys)
 	})
-	return ds, s
+	return ds, s, url
 }
 
 func TestSimulatedMonthMatchesItsGroundTruth(t *testing.T) {
