@@ -201,8 +201,8 @@ func structure(t *testing.T, s *store.Store) string {
 	return render(t, s,
 		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', journey_id, ' ', session_id) FROM touchpoints FINAL`,
 		`SELECT concat('s ', session_id, ' ', customer_id, ' ', channel, ' ', toString(touchpoints), ' ', toString(page_views), ' ', entry_page, ' ', exit_page) FROM sessions FINAL`,
-		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue)) FROM journeys FINAL`,
-		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ',')) FROM friction_flags FINAL`)
+		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue), ' retracted=', toString(retracted)) FROM journeys FINAL`,
+		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ','), ' retracted=', toString(retracted)) FROM friction_flags FINAL`)
 }
 
 func render(t *testing.T, s *store.Store, queries ...string) string {

@@ -70,8 +70,8 @@ func TestKilledProcessorInAGroupOfTwoChangesNoRow(t *testing.T) {
 	settled := func(s *store.Store) {
 		waitTouchpoints(t, s, uint64(ds.TotalEvents))
 		eventually(t, 90*time.Second, "every journey and flag written", func() (bool, string) {
-			j := count(t, s, "SELECT count() FROM journeys FINAL")
-			f := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'repeated_calls_before_purchase'")
+			j := count(t, s, "SELECT count() FROM journeys FINAL WHERE retracted = 0")
+			f := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'repeated_calls_before_purchase' AND retracted = 0")
 			return j == uint64(journeys) && f == uint64(ds.ExpectedFlags),
 				fmt.Sprintf("%d journeys (want %d), %d repeated-calls flags (want %d)", j, journeys, f, ds.ExpectedFlags)
 		})
