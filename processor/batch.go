@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // consume gathers records into batches and processes each to the commit.
@@ -200,7 +201,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	for i := range tps {
 		ids[i] = tps[i].MessageID
 	}
-	var stored map[string]string
+	var stored map[string]store.StoredMessage
 	if err := p.retry(ctx, "look up message ids", func() (err error) {
 		stored, err = p.sink.StoredMessageIDs(ctx, ids)
 		return err
@@ -217,17 +218,21 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		}
 		return a.MessageID < b.MessageID
 	})
-	seen := make(map[string]struct{}, len(tps))
+	// A message stored under another customer is not a duplicate: it is a
+	// touchpoint forwarded to the user it was stitched to (identity.go).
+	type messageKey struct{ customer, message string }
+	seen := make(map[messageKey]struct{}, len(tps))
 	for i := range tps {
-		if _, dup := stored[tps[i].MessageID]; dup {
+		if m, dup := stored[tps[i].MessageID]; dup && m.CustomerID == tps[i].CustomerID {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
-		if _, dup := seen[tps[i].MessageID]; dup {
+		key := messageKey{tps[i].CustomerID, tps[i].MessageID}
+		if _, dup := seen[key]; dup {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
-		seen[tps[i].MessageID] = struct{}{}
+		seen[key] = struct{}{}
 		res := p.engine.Apply(tps[i])
 		if res.Duplicate {
 			p.metrics.events.WithLabelValues("duplicate").Inc()

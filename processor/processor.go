@@ -23,8 +23,9 @@ type Sink interface {
 	InsertJourneys(ctx context.Context, rows []schemas.Journey) error
 	InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) error
 	InsertSessions(ctx context.Context, rows []schemas.Session) error
-	// StoredMessageIDs maps those of ids already stored to their journey.
-	StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error)
+	// StoredMessageIDs maps those of ids already stored to the customer
+	// and journey of their latest row.
+	StoredMessageIDs(ctx context.Context, ids []string) (map[string]store.StoredMessage, error)
 	// JourneySpans lists the stored journeys of the customers, customer
 	// by customer, oldest first.
 	JourneySpans(ctx context.Context, customerIDs []string) ([]store.JourneySpan, error)

@@ -203,8 +203,8 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		customers := make([]string, 0, len(tps))
 		seen := map[string]bool{}
 		for i := range tps {
-			if j, ok := stored[tps[i].MessageID]; ok {
-				touched[j] = true
+			if m, ok := stored[tps[i].MessageID]; ok && m.CustomerID == tps[i].CustomerID {
+				touched[m.JourneyID] = true
 			}
 			if c := tps[i].CustomerID; !seen[c] {
 				seen[c] = true

@@ -83,6 +83,23 @@ type FrictionFlag struct {
 	Version   uint64
 }
 
+// Identity is one row of the identities table: a linked id (the anonymous
+// id of an identify, or the previous id of an alias) that belongs to a user.
+type Identity struct {
+	LinkedID  string
+	UserID    string
+	Kind      string    // TypeIdentify or TypeAlias
+	LinkedAt  time.Time // event time of the identify or alias
+	MessageID string    // the identify or alias that made the link
+	// KafkaPartition is the touchpoints partition of the linked id's
+	// records, -1 until Merged.
+	KafkaPartition int32
+	// Merged says the linked id's processor forwarded its touchpoints to
+	// the user and retracted its journeys: its records now go to the user.
+	Merged  bool
+	Version uint64
+}
+
 // Session is one row of the sessions table: a burst of web or app activity
 // of one customer, ended by inactivity or midnight.
 type Session struct {

@@ -10,12 +10,21 @@ import (
 	"github.com/journeys/journeys/schemas"
 )
 
+// StoredMessage is where a stored message id sits: the customer and
+// journey of its latest row.
+type StoredMessage struct {
+	CustomerID string
+	JourneyID  string
+}
+
 // StoredMessageIDs returns which of ids are already in the touchpoints table,
-// each with the journey it was assigned to. The processor drops those before
-// they reach the journey engine: they were applied before a crash or a
-// rebalance, and the recovered state has them.
-func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error) {
-	found := make(map[string]string)
+// each with the customer and journey of its latest row. The processor drops
+// those stored under the record's customer before they reach the journey
+// engine: they were applied before a crash or a rebalance, and the
+// recovered state has them. (A touchpoint forwarded to a user after
+// identity stitching is stored a second time, under the user.)
+func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]StoredMessage, error) {
+	found := make(map[string]StoredMessage)
 	// One query per chunk: the ids are sent as literals, and ClickHouse
 	// refuses a query over max_query_size (256 KiB by default).
 	const chunk = 2000
@@ -28,18 +37,19 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 	return found, nil
 }
 
-func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]string) error {
-	rows, err := s.conn.Query(ctx, "SELECT message_id, any(journey_id) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
+func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]StoredMessage) error {
+	rows, err := s.conn.Query(ctx, "SELECT message_id, argMax(customer_id, version), argMax(journey_id, version) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, journey string
-		if err := rows.Scan(&id, &journey); err != nil {
+		var id string
+		var m StoredMessage
+		if err := rows.Scan(&id, &m.CustomerID, &m.JourneyID); err != nil {
 			return fmt.Errorf("scan message id: %w", err)
 		}
-		found[id] = journey
+		found[id] = m
 	}
 	return rows.Err()
 }
