@@ -169,16 +169,20 @@ func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 // apply decodes a batch and runs the engine in event-time order per
 // customer. Records an earlier processor wrote already go to replay.
 func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Message) (*output, error) {
+	st := p.beginStitch(batch)
 	tps := make([]schemas.Touchpoint, 0, len(batch))
 	var replayed []schemas.Touchpoint
-	for _, m := range batch {
-		tp, err := decode(m.Value)
+	for _, m := range st.records {
+		tp, id, err := decode(m.Value)
 		if err != nil {
 			p.metrics.events.WithLabelValues("invalid").Inc()
 			p.log.Error("undecodable record skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
 			continue
 		}
 		tp.KafkaPartition, tp.KafkaOffset = int32(m.Partition), m.Offset
+		if p.route(st, tp, id) {
+			continue // its customer was merged into a user
+		}
 		if w, ok := g.written[m.Partition]; ok && m.Offset <= w {
 			replayed = append(replayed, tp)
 			continue
@@ -244,6 +248,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		}
 		if res.Touchpoint != nil {
 			tp := *res.Touchpoint
+			tp.Version = max(tp.Version, tps[i].Version) // a forwarded touchpoint outranks its old row
 			if row, ok := p.session.Apply(&tp); ok {
 				out.addSession(row)
 			}
@@ -251,6 +256,9 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		}
 		out.addJourneys(res.Journeys)
 		out.flags = append(out.flags, res.Flags...)
+	}
+	if err := p.finishStitch(ctx, st); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -296,17 +304,18 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 	return nil
 }
 
-// decode turns a record of the touchpoints topic into the engine's input.
-func decode(value []byte) (schemas.Touchpoint, error) {
+// decode turns a record of the touchpoints topic into the engine's input,
+// and what it says about identities.
+func decode(value []byte) (schemas.Touchpoint, recordIdentity, error) {
 	var ev schemas.Event
 	if err := json.Unmarshal(value, &ev); err != nil {
-		return schemas.Touchpoint{}, fmt.Errorf("decode event: %w", err)
+		return schemas.Touchpoint{}, recordIdentity{}, fmt.Errorf("decode event: %w", err)
 	}
 	if ev.MessageID == "" {
-		return schemas.Touchpoint{}, errors.New("decode event: no messageId")
+		return schemas.Touchpoint{}, recordIdentity{}, errors.New("decode event: no messageId")
 	}
 	if ev.CustomerID() == "" {
-		return schemas.Touchpoint{}, fmt.Errorf("decode event %s: neither userId nor anonymousId", ev.MessageID)
+		return schemas.Touchpoint{}, recordIdentity{}, fmt.Errorf("decode event %s: neither userId nor anonymousId", ev.MessageID)
 	}
 	props := string(ev.Properties)
 	if props == "" {
@@ -316,7 +325,7 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 	if ctxJSON == "" {
 		ctxJSON = "{}"
 	}
-	return schemas.Touchpoint{
+	tp := schemas.Touchpoint{
 		MessageID:   ev.MessageID,
 		CustomerID:  ev.CustomerID(),
 		AnonymousID: ev.AnonymousID,
@@ -331,7 +340,9 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 		Properties: props,
 		Context:    ctxJSON,
 		Source:     ev.Source,
-	}, nil
+	}
+	id := identityOf(&ev, &tp)
+	return tp, id, nil
 }
 
 func sessionRows(m map[string]schemas.Session) []schemas.Session {

@@ -16,13 +16,14 @@ type metrics struct {
 	restored       prometheus.Counter
 	customers      prometheus.Gauge
 	commitFailures prometheus.Counter
+	identity       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "journeys_processor_events_total",
-			Help: "Touchpoint records consumed, by result: applied, duplicate (already stored or re-sent), invalid (undecodable).",
+			Help: "Touchpoint records consumed, by result: applied, duplicate (already stored or re-sent), invalid (undecodable), forwarded (to the user an id was merged into; counted when produced), merge (merge records).",
 		}, []string{"result"}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "journeys_processor_batches_total",
@@ -58,11 +59,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_commit_failures_total",
 			Help: "Failed offset commits (each is retried).",
 		}),
+		identity: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_identity_links_total",
+			Help: "Identity links: linked (an identify or alias seen, merge record produced), merged (a linked id's touchpoints forwarded and journeys retracted), conflict (a linked id already merged into another user).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.identity} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

@@ -41,6 +41,7 @@ type Sink interface {
 	DayHistory(ctx context.Context, days []store.CustomerDay, tz string) (map[string][]schemas.Touchpoint, error)
 	// WrittenOffsets is how far each partition was written.
 	WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]store.Progress, error)
+	IdentityStore
 }
 
 // FlagPublisher hands friction flags to alerting and to systems that act on
@@ -59,6 +60,10 @@ type Processor struct {
 	now     func() time.Time
 	engine  *journey.Engine
 	session *session.Sessionizer
+	// ids and records serve identity stitching (identity.go): records
+	// produces merge records and forwarded touchpoints.
+	ids     identities
+	records RecordWriter
 	// maxEventTime is the latest event time applied; live turns true once
 	// a batch found the partitions read to their end. Both drive CloseIdle.
 	maxEventTime time.Time
@@ -81,6 +86,7 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now}
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
 	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
+	p.ids.reset(map[string]string{})
 	return p, nil
 }
 
@@ -111,6 +117,19 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("join consumer group %s: %w", p.cfg.GroupID, err)
 	}
 	defer group.Close()
+	if p.records == nil {
+		w := &kafka.Writer{
+			Addr:         kafka.TCP(p.cfg.Brokers...),
+			Topic:        p.cfg.Topic,
+			Balancer:     &kafka.Hash{}, // as ingest's: a key maps to the same partition
+			RequiredAcks: kafka.RequireAll,
+			BatchTimeout: 2 * time.Millisecond,
+			BatchSize:    2500,
+			WriteTimeout: 10 * time.Second,
+		}
+		defer w.Close()
+		p.records = w
+	}
 	// Closing the group ends the current generation, whose context every
 	// fetcher and the batch loop watch.
 	stop := context.AfterFunc(ctx, func() { group.Close() })

@@ -84,6 +84,9 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 		p.session.Reset()
 		restored = 0
 		g.pending, g.pendingSessions = g.pending[:0], g.pendingSessions[:0]
+		if err := p.loadIdentities(ctx, parts); err != nil {
+			return err
+		}
 		written, err := p.sink.WrittenOffsets(ctx, parts)
 		if err != nil {
 			return err
