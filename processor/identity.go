@@ -148,17 +148,17 @@ func parseMerge(m kafka.Message) (link, error) {
 // the linked id's processor stored, under the user.
 func forwardedMessage(tp schemas.Touchpoint, into, from string) (kafka.Message, error) {
 	ev := schemas.Event{
-		MessageID:     tp.MessageID,
-		Type:          tp.Type,
-		AnonymousID:   tp.AnonymousID,
-		UserID:        into,
-		Channel:       tp.Channel,
-		Timestamp:     tp.Timestamp,
-		ReceivedAt:    tp.ReceivedAt,
-		Context:       json.RawMessage(tp.Context),
-		Properties:    json.RawMessage(tp.Properties),
-		Source:        tp.Source,
-		MergedFrom: from,
+		MessageID:   tp.MessageID,
+		Type:        tp.Type,
+		AnonymousID: tp.AnonymousID,
+		UserID:      into,
+		Channel:     tp.Channel,
+		Timestamp:   tp.Timestamp,
+		ReceivedAt:  tp.ReceivedAt,
+		Context:     json.RawMessage(tp.Context),
+		Properties:  json.RawMessage(tp.Properties),
+		Source:      tp.Source,
+		MergedFrom:  from,
 		// A touchpoint of the batch that was never stored gets a
 		// version above the engine's first one all the same.
 		MergedVersion: max(tp.Version, 1),
