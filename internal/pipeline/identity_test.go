@@ -131,8 +131,42 @@ func TestIdentityStitchingMakesOneJourneyAcrossDevicesAndChannels(t *testing.T) 
 		}
 	}
 	sendStitchTraffic(t, s, url, stitchCases)
-
+	checkStitched(t, s, stitchCases)
+	total := 0
 	for _, c := range stitchCases {
+		total += c.touchpoints()
+	}
+
+	// The sender retries everything: FINAL shows the same rows.
+	before := identitySnapshot(t, s)
+	var all []map[string]any
+	for _, c := range stitchCases {
+		a, l := c.before()
+		all = append(append(append(all, a...), l...), c.after()...)
+	}
+	send(t, url, all...)
+	send(t, url, page("marker", "zed", day(4)))
+	waitTouchpoints(t, s, uint64(total+1))
+	// The marker proves the re-sent batch was applied on its partition;
+	// the forwarding of re-sent anonymous records goes through another
+	// round of the topic, so give it time to do harm if it would.
+	time.Sleep(2 * time.Second)
+	var after []string
+	for _, l := range splitLines(identitySnapshot(t, s)) {
+		if !containsWord(l, "zed") {
+			after = append(after, l)
+		}
+	}
+	if got := joinLines(after); got != before {
+		t.Errorf("re-sent traffic changed what FINAL shows:\n%s", lineDiff(got, before))
+	}
+}
+
+// checkStitched checks what stitching must give whatever the engine does
+// with the order of touchpoints older than a journey's latest.
+func checkStitched(t *testing.T, s *store.Store, cases []stitchCase) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if n := finalCount(t, s, "journeys", "customer_id = ? AND retracted = 0", c.user); n != 1 {
 				t.Errorf("%s has %d journeys, want one:\n%s", c.user, n, identitySnapshot(t, s))
@@ -166,7 +200,7 @@ func TestIdentityStitchingMakesOneJourneyAcrossDevicesAndChannels(t *testing.T) 
 		})
 	}
 	total := 0
-	for _, c := range stitchCases {
+	for _, c := range cases {
 		total += c.touchpoints()
 	}
 	if n := count(t, s, "SELECT uniqExact(message_id) FROM touchpoints FINAL"); n != uint64(total) {
@@ -175,30 +209,16 @@ func TestIdentityStitchingMakesOneJourneyAcrossDevicesAndChannels(t *testing.T) 
 	if n := count(t, s, "SELECT count() FROM touchpoints FINAL"); n != uint64(total) {
 		t.Errorf("touchpoints FINAL has %d rows, want each of the %d once", n, total)
 	}
+}
 
-	// The sender retries everything: FINAL shows the same rows.
-	before := identitySnapshot(t, s)
-	var all []map[string]any
-	for _, c := range stitchCases {
-		a, l := c.before()
-		all = append(append(append(all, a...), l...), c.after()...)
-	}
-	send(t, url, all...)
-	send(t, url, page("marker", "zed", day(4)))
-	waitTouchpoints(t, s, uint64(total+1))
-	// The marker proves the re-sent batch was applied on its partition;
-	// the forwarding of re-sent anonymous records goes through another
-	// round of the topic, so give it time to do harm if it would.
-	time.Sleep(2 * time.Second)
-	var after []string
-	for _, l := range splitLines(identitySnapshot(t, s)) {
-		if !containsWord(l, "zed") {
-			after = append(after, l)
-		}
-	}
-	if got := joinLines(after); got != before {
-		t.Errorf("re-sent traffic changed what FINAL shows:\n%s", lineDiff(got, before))
-	}
+func TestIdentityStitchingAcrossTwoProcessors(t *testing.T) {
+	b := startBroker(t)
+	s := chtest.Open(t)
+	url := startIngest(t, b)
+	runProcessor(t, b, s)
+	runProcessor(t, b, s) // the group splits the three partitions
+	sendStitchTraffic(t, s, url, stitchCases)
+	checkStitched(t, s, stitchCases)
 }
 
 // identitySnapshot is snapshot with what stitching writes: row versions,
