@@ -274,10 +274,15 @@ func (p *Processor) beginStitch(batch []kafka.Message) *stitch {
 	return st
 }
 
-// route decides what a decoded touchpoint record is: one to forward (its
-// customer was merged into a user; true), or one to apply here, noting the
-// link it makes.
+// route notes the link a decoded touchpoint record makes and decides
+// whether it is one to forward (its customer was merged into a user; true)
+// or one to apply here.
 func (p *Processor) route(st *stitch, tp schemas.Touchpoint, id recordIdentity) bool {
+	// The link is this processor's to make even when the user was merged
+	// further: the linked id's touchpoints then follow the chain.
+	if id.link != nil {
+		st.links = append(st.links, *id.link)
+	}
 	to, ok := st.pending[tp.CustomerID]
 	if !ok {
 		to, ok = p.ids.redirects[tp.CustomerID]
@@ -291,9 +296,6 @@ func (p *Processor) route(st *stitch, tp schemas.Touchpoint, id recordIdentity) 
 			st.forward = append(st.forward, forwarded{tp: tp, from: tp.CustomerID, to: to})
 			return true
 		}
-	}
-	if id.link != nil {
-		st.links = append(st.links, *id.link)
 	}
 	return false
 }

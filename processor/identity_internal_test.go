@@ -203,6 +203,8 @@ func TestMergesOfABatch(t *testing.T) {
 			schemas.Event{MessageID: "x4", Type: "page", UserID: "a9", MergedFrom: "u9", MergedVersion: 1}, "", false},
 		{"an identify of an unmerged user is applied and links",
 			schemas.Event{MessageID: "x5", Type: "identify", AnonymousID: "a5", UserID: "u5"}, "", true},
+		{"an identify of a user merged further is forwarded and still links: the anonymous id's touchpoints follow the chain",
+			schemas.Event{MessageID: "x7", Type: "identify", AnonymousID: "a7", UserID: "a9"}, "u9", true},
 		{"a record of another id is applied",
 			schemas.Event{MessageID: "x6", Type: "page", AnonymousID: "a2"}, "", false},
 	}
