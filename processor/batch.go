@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // consume gathers records into batches and processes each to the commit.
@@ -173,19 +174,29 @@ func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 // touchpoints older than their customer's latest (within the lateness) are
 // returned per customer for refold.
 func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Message) (*output, map[string][]schemas.Touchpoint, error) {
+	st := p.beginStitch(batch)
 	tps := make([]schemas.Touchpoint, 0, len(batch))
 	var replayed []schemas.Touchpoint
-	for _, m := range batch {
-		tp, err := decode(m.Value)
+	// Touchpoints forwarded from an id merged into their customer came on
+	// time under that id: they are placed in event-time order however old.
+	merged := map[string]bool{}
+	for _, m := range st.records {
+		tp, id, err := decode(m.Value)
 		if err != nil {
 			p.metrics.events.WithLabelValues("invalid").Inc()
 			p.log.Error("undecodable record skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
 			continue
 		}
 		tp.KafkaPartition, tp.KafkaOffset = int32(m.Partition), m.Offset
+		if p.route(st, tp, id) {
+			continue // its customer was merged into a user
+		}
 		if w, ok := g.written[m.Partition]; ok && m.Offset <= w {
 			replayed = append(replayed, tp)
 			continue
+		}
+		if id.mergedFrom != "" {
+			merged[tp.MessageID] = true
 		}
 		tps = append(tps, tp)
 	}
@@ -205,7 +216,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	for i := range tps {
 		ids[i] = tps[i].MessageID
 	}
-	var stored map[string]string
+	var stored map[string]store.StoredMessage
 	if err := p.retry(ctx, "look up message ids", func() (err error) {
 		stored, err = p.sink.StoredMessageIDs(ctx, ids)
 		return err
@@ -222,18 +233,22 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		}
 		return a.MessageID < b.MessageID
 	})
-	seen := make(map[string]struct{}, len(tps))
+	// A message stored under another customer is not a duplicate: it is a
+	// touchpoint forwarded to the user it was stitched to (identity.go).
+	type messageKey struct{ customer, message string }
+	seen := make(map[messageKey]struct{}, len(tps))
 	fresh := tps[:0]
 	for i := range tps {
-		if _, dup := stored[tps[i].MessageID]; dup {
+		if m, dup := stored[tps[i].MessageID]; dup && m.CustomerID == tps[i].CustomerID {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
-		if _, dup := seen[tps[i].MessageID]; dup {
+		key := messageKey{tps[i].CustomerID, tps[i].MessageID}
+		if _, dup := seen[key]; dup {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
-		seen[tps[i].MessageID] = struct{}{}
+		seen[key] = struct{}{}
 		fresh = append(fresh, tps[i])
 	}
 	refolds := map[string][]schemas.Touchpoint{}
@@ -245,7 +260,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		group := fresh[lo:hi:hi]
 		lo = hi
 		if latest, held := p.engine.Latest(group[0].CustomerID); held {
-			group = p.splitLate(group, latest, out)
+			group = p.splitLate(group, latest, merged, out)
 			if len(group) > 0 && group[0].Timestamp.Before(latest) {
 				// Older than what the customer's journeys already hold:
 				// refold places it in event-time order.
@@ -258,21 +273,24 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			p.applyInOrder(group[i], out)
 		}
 	}
+	if err := p.finishStitch(ctx, st); err != nil {
+		return nil, nil, err
+	}
 	return out, refolds, nil
 }
 
 // splitLate stores the touchpoints of one customer that are older than
 // their latest by more than the lateness as late (in no journey, seen by no
-// rule) and returns the others.
-func (p *Processor) splitLate(group []schemas.Touchpoint, latest time.Time, out *output) []schemas.Touchpoint {
+// rule), except those merged from another id, and returns the others.
+func (p *Processor) splitLate(group []schemas.Touchpoint, latest time.Time, merged map[string]bool, out *output) []schemas.Touchpoint {
 	cutoff := latest.Add(-p.cfg.Lateness)
 	keep := group[:0]
 	for _, tp := range group {
-		if !tp.Timestamp.Before(cutoff) {
+		if !tp.Timestamp.Before(cutoff) || merged[tp.MessageID] {
 			keep = append(keep, tp)
 			continue
 		}
-		tp.Late, tp.JourneyID, tp.Version = true, "", uint64(tp.KafkaOffset)+1
+		tp.Late, tp.JourneyID, tp.Version = true, "", max(tp.Version, uint64(tp.KafkaOffset)+1)
 		out.touchpoints = append(out.touchpoints, tp)
 		p.metrics.events.WithLabelValues("late").Inc()
 		p.metrics.late.Inc()
@@ -344,17 +362,18 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 	return nil
 }
 
-// decode turns a record of the touchpoints topic into the engine's input.
-func decode(value []byte) (schemas.Touchpoint, error) {
+// decode turns a record of the touchpoints topic into the engine's input,
+// and what it says about identities.
+func decode(value []byte) (schemas.Touchpoint, recordIdentity, error) {
 	var ev schemas.Event
 	if err := json.Unmarshal(value, &ev); err != nil {
-		return schemas.Touchpoint{}, fmt.Errorf("decode event: %w", err)
+		return schemas.Touchpoint{}, recordIdentity{}, fmt.Errorf("decode event: %w", err)
 	}
 	if ev.MessageID == "" {
-		return schemas.Touchpoint{}, errors.New("decode event: no messageId")
+		return schemas.Touchpoint{}, recordIdentity{}, errors.New("decode event: no messageId")
 	}
 	if ev.CustomerID() == "" {
-		return schemas.Touchpoint{}, fmt.Errorf("decode event %s: neither userId nor anonymousId", ev.MessageID)
+		return schemas.Touchpoint{}, recordIdentity{}, fmt.Errorf("decode event %s: neither userId nor anonymousId", ev.MessageID)
 	}
 	props := string(ev.Properties)
 	if props == "" {
@@ -364,7 +383,7 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 	if ctxJSON == "" {
 		ctxJSON = "{}"
 	}
-	return schemas.Touchpoint{
+	tp := schemas.Touchpoint{
 		MessageID:   ev.MessageID,
 		CustomerID:  ev.CustomerID(),
 		AnonymousID: ev.AnonymousID,
@@ -379,7 +398,9 @@ func decode(value []byte) (schemas.Touchpoint, error) {
 		Properties: props,
 		Context:    ctxJSON,
 		Source:     ev.Source,
-	}, nil
+	}
+	id := identityOf(&ev, &tp)
+	return tp, id, nil
 }
 
 func sessionRows(m map[string]schemas.Session) []schemas.Session {

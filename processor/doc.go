@@ -22,11 +22,19 @@
 // hold are rewritten with retracted = 1. An older touchpoint is stored with
 // late = 1, in no journey, and counted.
 //
+// Identity stitching (identity.go): an identify or alias makes the user's
+// processor write the link to ClickHouse and produce a merge record keyed
+// by the linked id; the linked id's processor forwards the id's touchpoints
+// to the topic keyed by the user, retracts its journeys and flags, and
+// records the link as merged. All of it happens before the batch that
+// caused it is committed, and all of it is idempotent.
+//
 // Metrics (registered on the registry passed to New):
 //
-//	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed
+//	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed, forwarded, merge
 //	journeys_processor_late_events_total             beyond the lateness: stored marked late
 //	journeys_processor_rewritten_rows_total{table,kind} rows a reordered touchpoint changed or retracted
+//	journeys_processor_identity_links_total{result}  linked, merged, conflict
 //	journeys_processor_batches_total
 //	journeys_processor_batch_duration_seconds        decode to commit
 //	journeys_processor_insert_failures_total{table}

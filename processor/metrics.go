@@ -19,13 +19,14 @@ type metrics struct {
 	consumerLag    *prometheus.GaugeVec
 	late           prometheus.Counter
 	rewrites       *prometheus.CounterVec
+	identity       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "journeys_processor_events_total",
-			Help: "Touchpoint records consumed, by result: applied, reordered (older than the customer's latest, within the lateness: placed in event-time order), late (beyond the lateness: stored marked late, in no journey), duplicate (already stored or re-sent), invalid (undecodable), replayed.",
+			Help: "Touchpoint records consumed, by result: applied, reordered (older than the customer's latest, within the lateness: placed in event-time order), late (beyond the lateness: stored marked late, in no journey), duplicate (already stored under the same customer, or re-sent), invalid (undecodable), replayed, forwarded (to the user an id was merged into; counted when produced), merge (merge records).",
 		}, []string{"result"}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "journeys_processor_batches_total",
@@ -73,11 +74,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_rewritten_rows_total",
 			Help: "Rows rewritten because a reordered touchpoint changed an earlier result, by table and kind (changed, retracted).",
 		}, []string{"table", "kind"}),
+		identity: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_identity_links_total",
+			Help: "Identity links: linked (an identify or alias seen, merge record produced), merged (a linked id's touchpoints forwarded and journeys retracted), conflict (a linked id already merged into another user).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites, m.identity} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

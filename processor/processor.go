@@ -24,8 +24,9 @@ type Sink interface {
 	InsertJourneys(ctx context.Context, rows []schemas.Journey) error
 	InsertFlags(ctx context.Context, rows []schemas.FrictionFlag) error
 	InsertSessions(ctx context.Context, rows []schemas.Session) error
-	// StoredMessageIDs maps those of ids already stored to their journey.
-	StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error)
+	// StoredMessageIDs maps those of ids already stored to the customer
+	// and journey of their latest row.
+	StoredMessageIDs(ctx context.Context, ids []string) (map[string]store.StoredMessage, error)
 	// JourneySpans lists the stored journeys of the customers, customer
 	// by customer, oldest first.
 	JourneySpans(ctx context.Context, customerIDs []string) ([]store.JourneySpan, error)
@@ -39,15 +40,12 @@ type Sink interface {
 	// PartitionCustomers lists the customers with touchpoints stored from
 	// the partitions.
 	PartitionCustomers(ctx context.Context, partitions []int32) ([]string, error)
-	// CustomerJourneys and CustomerFlags load the stored rows (retracted
-	// ones too) of the customers' journeys and flags, by id.
-	CustomerJourneys(ctx context.Context, customerIDs []string) (map[string]schemas.Journey, error)
-	CustomerFlags(ctx context.Context, customerIDs []string) (map[string]schemas.FrictionFlag, error)
 	// DayHistory loads the touchpoints of the listed customer days and of
 	// each customer's latest day, in event-time order.
 	DayHistory(ctx context.Context, days []store.CustomerDay, tz string) (map[string][]schemas.Touchpoint, error)
 	// WrittenOffsets is how far each partition was written.
 	WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]store.Progress, error)
+	IdentityStore
 }
 
 // FlagPublisher hands friction flags to alerting and to systems that act on
@@ -66,6 +64,10 @@ type Processor struct {
 	now     func() time.Time
 	engine  *journey.Engine
 	session *session.Sessionizer
+	// ids and records serve identity stitching (identity.go): records
+	// produces merge records and forwarded touchpoints.
+	ids     identities
+	records RecordWriter
 	// maxEventTime is the latest event time applied; live turns true once
 	// a batch found the partitions read to their end. Both drive CloseIdle.
 	maxEventTime time.Time
@@ -88,6 +90,7 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now}
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
 	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
+	p.ids.reset(map[string]string{})
 	return p, nil
 }
 
@@ -118,6 +121,19 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("join consumer group %s: %w", p.cfg.GroupID, err)
 	}
 	defer group.Close()
+	if p.records == nil {
+		w := &kafka.Writer{
+			Addr:         kafka.TCP(p.cfg.Brokers...),
+			Topic:        p.cfg.Topic,
+			Balancer:     &kafka.Hash{}, // as ingest's: a key maps to the same partition
+			RequiredAcks: kafka.RequireAll,
+			BatchTimeout: 2 * time.Millisecond,
+			BatchSize:    2500,
+			WriteTimeout: 10 * time.Second,
+		}
+		defer w.Close()
+		p.records = w
+	}
 	// Closing the group ends the current generation, whose context every
 	// fetcher and the batch loop watch.
 	stop := context.AfterFunc(ctx, func() { group.Close() })

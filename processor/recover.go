@@ -89,6 +89,9 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 		p.session.Reset()
 		restored = 0
 		g.pending, g.pendingSessions = g.pending[:0], g.pendingSessions[:0]
+		if err := p.loadIdentities(ctx, parts); err != nil {
+			return err
+		}
 		written, err := p.sink.WrittenOffsets(ctx, parts)
 		if err != nil {
 			return err
@@ -223,8 +226,8 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		customers := make([]string, 0, len(tps))
 		seen := map[string]bool{}
 		for i := range tps {
-			if j, ok := stored[tps[i].MessageID]; ok {
-				touched[j] = true
+			if m, ok := stored[tps[i].MessageID]; ok && m.CustomerID == tps[i].CustomerID {
+				touched[m.JourneyID] = true
 			}
 			if c := tps[i].CustomerID; !seen[c] {
 				seen[c] = true
@@ -245,10 +248,7 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		if history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys); err != nil {
 			return err
 		}
-		if journeys, err = p.sink.CustomerJourneys(ctx, customers); err != nil {
-			return err
-		}
-		if flags, err = p.sink.CustomerFlags(ctx, customers); err != nil {
+		if journeys, flags, err = p.storedRows(ctx, customers); err != nil {
 			return err
 		}
 		var cds []store.CustomerDay

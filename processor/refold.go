@@ -103,10 +103,7 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 		if history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys); err != nil {
 			return err
 		}
-		if journeys, err = p.sink.CustomerJourneys(ctx, customers); err != nil {
-			return err
-		}
-		flags, err = p.sink.CustomerFlags(ctx, customers)
+		journeys, flags, err = p.storedRows(ctx, customers)
 		return err
 	})
 	if err != nil {
@@ -232,6 +229,28 @@ func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, his
 		out.flags = append(out.flags, st)
 		p.metrics.rewrites.WithLabelValues("friction_flags", "retracted").Inc()
 	}
+}
+
+// storedRows loads the stored journeys and flags of the customers
+// (retracted ones too), by id.
+func (p *Processor) storedRows(ctx context.Context, customers []string) (map[string]schemas.Journey, map[string]schemas.FrictionFlag, error) {
+	js, err := p.sink.CustomerJourneys(ctx, customers)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := p.sink.CustomerFlags(ctx, customers)
+	if err != nil {
+		return nil, nil, err
+	}
+	journeys := make(map[string]schemas.Journey, len(js))
+	for _, j := range js {
+		journeys[j.JourneyID] = j
+	}
+	flags := make(map[string]schemas.FrictionFlag, len(fs))
+	for _, f := range fs {
+		flags[f.FlagID] = f
+	}
+	return journeys, flags, nil
 }
 
 // statusBits are the low bits of a journey version: open, converted,

@@ -57,6 +57,12 @@ type Event struct {
 	Traits            json.RawMessage `json:"traits,omitempty"`
 	// Source is the name of the source whose write key sent the event.
 	Source string `json:"source,omitempty"`
+	// MergedFrom is set by the processor, never by ingest, on a record it
+	// forwarded to a user after identity stitching: the id the touchpoint
+	// was stored under before (UserID then names the user). MergedVersion
+	// is the version of that stored row; the user's row must be higher.
+	MergedFrom    string `json:"mergedFrom,omitempty"`
+	MergedVersion uint64 `json:"mergedVersion,omitempty"`
 }
 
 // CustomerID is the identity the event belongs to before identity stitching:

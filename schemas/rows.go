@@ -34,8 +34,8 @@ type Touchpoint struct {
 	// stored, but in no journey (JourneyID is empty).
 	Late       bool
 	Properties string // JSON text
-	Context     string // JSON text
-	Source      string
+	Context    string // JSON text
+	Source     string
 	// KafkaPartition and KafkaOffset locate the record the touchpoint came
 	// from. They are written with the row, atomically, so a processor that
 	// takes over a partition knows which records were written already.
@@ -81,6 +81,23 @@ type FrictionFlag struct {
 	// undid the pattern, or an identity merge moved its journey).
 	Retracted bool
 	Version   uint64
+}
+
+// Identity is one row of the identities table: a linked id (the anonymous
+// id of an identify, or the previous id of an alias) that belongs to a user.
+type Identity struct {
+	LinkedID  string
+	UserID    string
+	Kind      string    // TypeIdentify or TypeAlias
+	LinkedAt  time.Time // event time of the identify or alias
+	MessageID string    // the identify or alias that made the link
+	// KafkaPartition is the touchpoints partition of the linked id's
+	// records, -1 until Merged.
+	KafkaPartition int32
+	// Merged says the linked id's processor forwarded its touchpoints to
+	// the user and retracted its journeys: its records now go to the user.
+	Merged  bool
+	Version uint64
 }
 
 // Session is one row of the sessions table: a burst of web or app activity

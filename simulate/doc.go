@@ -8,8 +8,8 @@
 //
 // # Identity
 //
-// The processor does no identity stitching yet, so every event of a customer
-// who ever identifies (logs in, calls, buys, opens an email) carries the
+// The generator predates identity stitching in the processor, so every
+// event of a customer who ever identifies (logs in, calls, buys, opens an email) carries the
 // userId c-000123, including the web visits before the login; web events
 // carry the browser's anonymousId as well. Only pure browsers (who never
 // identify, call or buy) send anonymous-only events. A customer's key in the

@@ -10,12 +10,21 @@ import (
 	"github.com/journeys/journeys/schemas"
 )
 
+// StoredMessage is where a stored message id sits: the customer and
+// journey of its latest row.
+type StoredMessage struct {
+	CustomerID string
+	JourneyID  string
+}
+
 // StoredMessageIDs returns which of ids are already in the touchpoints table,
-// each with the journey it was assigned to. The processor drops those before
-// they reach the journey engine: they were applied before a crash or a
-// rebalance, and the recovered state has them.
-func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]string, error) {
-	found := make(map[string]string)
+// each with the customer and journey of its latest row. The processor drops
+// those stored under the record's customer before they reach the journey
+// engine: they were applied before a crash or a rebalance, and the
+// recovered state has them. (A touchpoint forwarded to a user after
+// identity stitching is stored a second time, under the user.)
+func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]StoredMessage, error) {
+	found := make(map[string]StoredMessage)
 	// One query per chunk: the ids are sent as literals, and ClickHouse
 	// refuses a query over max_query_size (256 KiB by default).
 	const chunk = 2000
@@ -28,18 +37,19 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 	return found, nil
 }
 
-func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]string) error {
-	rows, err := s.conn.Query(ctx, "SELECT message_id, any(journey_id) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
+func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]StoredMessage) error {
+	rows, err := s.conn.Query(ctx, "SELECT message_id, argMax(customer_id, version), argMax(journey_id, version) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, journey string
-		if err := rows.Scan(&id, &journey); err != nil {
+		var id string
+		var m StoredMessage
+		if err := rows.Scan(&id, &m.CustomerID, &m.JourneyID); err != nil {
 			return fmt.Errorf("scan message id: %w", err)
 		}
-		found[id] = journey
+		found[id] = m
 	}
 	return rows.Err()
 }
@@ -280,65 +290,4 @@ func set(vals []string) clickhouse.GroupSet {
 		v[i] = s
 	}
 	return clickhouse.GroupSet{Value: v}
-}
-
-// CustomerJourneys returns the stored rows (FINAL, retracted ones too) of
-// every journey of the customers, keyed by journey id. The processor
-// compares a re-fold with them to write only what changed.
-func (s *Store) CustomerJourneys(ctx context.Context, customerIDs []string) (map[string]schemas.Journey, error) {
-	out := make(map[string]schemas.Journey)
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	rows, err := s.conn.Query(ctx, `SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
-       friction_count, revenue, retracted, version
-FROM journeys FINAL WHERE customer_id IN ?`, set(customerIDs))
-	if err != nil {
-		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var j schemas.Journey
-		var retracted uint8
-		if err := rows.Scan(&j.JourneyID, &j.CustomerID, &j.StartedAt, &j.EndedAt, &j.Status, &j.Touchpoints, &j.Channels, &j.Path,
-			&j.FrictionCount, &j.Revenue, &retracted, &j.Version); err != nil {
-			return nil, fmt.Errorf("scan journey: %w", err)
-		}
-		j.StartedAt, j.EndedAt, j.Retracted = j.StartedAt.UTC(), j.EndedAt.UTC(), retracted == 1
-		out[j.JourneyID] = j
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
-	}
-	return out, nil
-}
-
-// CustomerFlags returns the stored rows (FINAL, retracted ones too) of every
-// friction flag of the customers, keyed by flag id.
-func (s *Store) CustomerFlags(ctx context.Context, customerIDs []string) (map[string]schemas.FrictionFlag, error) {
-	out := make(map[string]schemas.FrictionFlag)
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	rows, err := s.conn.Query(ctx, `SELECT flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence,
-       details, retracted, version
-FROM friction_flags FINAL WHERE customer_id IN ?`, set(customerIDs))
-	if err != nil {
-		return nil, fmt.Errorf("load friction flags of %d customers: %w", len(customerIDs), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f schemas.FrictionFlag
-		var retracted uint8
-		if err := rows.Scan(&f.FlagID, &f.Rule, &f.CustomerID, &f.JourneyID, &f.OccurredAt, &f.DetectedAt, &f.Severity, &f.Evidence,
-			&f.Details, &retracted, &f.Version); err != nil {
-			return nil, fmt.Errorf("scan friction flag: %w", err)
-		}
-		f.OccurredAt, f.DetectedAt, f.Retracted = f.OccurredAt.UTC(), f.DetectedAt.UTC(), retracted == 1
-		out[f.FlagID] = f
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load friction flags of %d customers: %w", len(customerIDs), err)
-	}
-	return out, nil
 }

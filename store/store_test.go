@@ -120,7 +120,7 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored["m1"] != "j1" || stored["m4"] != "j2" || len(stored) != 2 {
+	if stored["m1"].JourneyID != "j1" || stored["m4"].JourneyID != "j2" || len(stored) != 2 {
 		t.Errorf("StoredMessageIDs = %v, want m1 in j1 and m4 in j2", stored)
 	}
 
@@ -223,7 +223,7 @@ func TestStoredMessageIDsTakesABatchOfTwentyThousandUUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("look up 20,000 ids: %v", err)
 	}
-	if len(stored) != 2 || stored[ids[7]] != "j1" || stored[ids[19999]] != "j2" {
+	if len(stored) != 2 || stored[ids[7]].JourneyID != "j1" || stored[ids[19999]].JourneyID != "j2" {
 		t.Fatalf("StoredMessageIDs = %v, want the two stored ids", stored)
 	}
 }

@@ -161,7 +161,9 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 
 	out.tp = tp
 	out.tp.JourneyID = j.id
-	out.tp.Version = uint64(tp.KafkaOffset) + 1
+	// A touchpoint forwarded from an id merged into this customer arrives
+	// with a version above its old row's, which it keeps if higher.
+	out.tp.Version = max(tp.Version, uint64(tp.KafkaOffset)+1)
 	res.Journeys = append(res.Journeys, j.row(customerID, cause))
 	return res
 }
