@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,20 +46,24 @@ func FuzzDecode(f *testing.F) {
 			callType = ""
 		}
 		req, rej := decodeRequest(body, callType)
+		sameAsEncodingJSON(t, body, callType, req, rej)
 		if rej != nil {
 			if req != nil || rej.message == "" {
 				t.Fatalf("refusal %+v with request %v", rej, req)
 			}
 			return
 		}
-		for _, ev := range req.events {
-			if ev.fields != nil {
-				mapEventName(&ev)
+		for i := range req.events {
+			ev := &req.events[i]
+			mapEventName(ev)
+			errs := validateCall(v, ev)
+			if want := v.Validate(ev.genericCall()); !slices.Equal(errs, want) {
+				t.Fatalf("call %s: validated as %q, the JSON Schemas say %q", ev.raw, errs, want)
 			}
-			if len(v.Validate(ev.call)) > 0 {
+			if len(errs) > 0 {
 				continue
 			}
-			if err := hasher.hashFields(&ev); err != nil {
+			if err := hasher.hashFields(ev); err != nil {
 				continue
 			}
 			out, err := enrich(ev, req, "key-1", now)
@@ -71,6 +78,58 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameAsEncodingJSON checks the one-pass scanner against encoding/json,
+// which decodes every body the scanner leaves to it: both must refuse the
+// same bodies with the same words, and find the same calls.
+func sameAsEncodingJSON(t *testing.T, body []byte, callType string, req *request, rej *rejection) {
+	t.Helper()
+	var slowReq *request
+	var slowRej *rejection
+	if callType != "" {
+		ev, err := decodeEventSlow(body)
+		switch {
+		case err != nil:
+			slowRej = reject(ReasonInvalidJSON, "body is not valid JSON: "+err.Error())
+		case !ev.object:
+			slowRej = reject(ReasonInvalidJSON, "body is not a JSON object")
+		default:
+			ev.setField(fieldType, []byte(`"`+callType+`"`))
+			slowReq = &request{writeKey: ev.str(fieldWriteKey), events: []rawEvent{ev}}
+		}
+	} else {
+		parts, r := decodeBatchSlow(body)
+		if slowRej = r; r == nil {
+			slowReq, slowRej = parts.request()
+		}
+	}
+	if (rej == nil) != (slowRej == nil) || rej != nil && (rej.reason != slowRej.reason || rej.message != slowRej.message) {
+		t.Fatalf("body %q: refused %+v, encoding/json refuses %+v", body, rej, slowRej)
+	}
+	if rej != nil {
+		return
+	}
+	if req.writeKey != slowReq.writeKey || !bytes.Equal(req.context, slowReq.context) ||
+		(req.sentAt == nil) != (slowReq.sentAt == nil) || len(req.events) != len(slowReq.events) {
+		t.Fatalf("body %q: request %+v, encoding/json reads %+v", body, req, slowReq)
+	}
+	for i := range req.events {
+		got, want := &req.events[i], &slowReq.events[i]
+		if got.object != want.object || got.env != want.env || !sameFields(got, want) || !bytes.Equal(got.raw, want.raw) ||
+			!reflect.DeepEqual(got.call, want.call) {
+			t.Fatalf("body %q, call %d: %+v, encoding/json reads %+v", body, i, got, want)
+		}
+	}
+}
+
+func sameFields(a, b *rawEvent) bool {
+	for f := range a.fields {
+		if !bytes.Equal(a.fields[f], b.fields[f]) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestDecodeTestdata(t *testing.T) {

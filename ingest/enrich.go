@@ -23,17 +23,13 @@ var segmentEvents = map[string]string{
 	"Checkout Started": "checkout_started",
 }
 
-// mapEventName renames a Segment e-commerce track event to ours, in both
-// forms the call is held in.
+// mapEventName renames a Segment e-commerce track event to ours.
 func mapEventName(ev *rawEvent) {
-	obj, ok := ev.call.(map[string]any)
-	if !ok || obj["type"] != schemas.TypeTrack {
+	if !ev.object || ev.env.Type.Str != schemas.TypeTrack || ev.env.Event.Kind != schemas.String {
 		return
 	}
-	name, _ := obj["event"].(string)
-	if ours, ok := segmentEvents[name]; ok {
-		obj["event"] = ours
-		ev.fields["event"] = json.RawMessage(`"` + ours + `"`)
+	if ours, ok := segmentEvents[ev.env.Event.Str]; ok {
+		ev.setField(fieldEvent, []byte(`"`+ours+`"`))
 	}
 }
 
@@ -41,22 +37,22 @@ func mapEventName(ev *rawEvent) {
 // in the message id, the batch's sentAt and context, the source, the
 // default channel and the parsed user agent, and corrects the sender's
 // clock skew.
-func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (schemas.Event, error) {
-	f := ev.fields
+func enrich(ev *rawEvent, req *request, source string, receivedAt time.Time) (schemas.Event, error) {
+	e := &ev.env
 	out := schemas.Event{
-		MessageID:   stringField(f, "messageId"),
-		Type:        stringField(f, "type"),
-		Event:       stringField(f, "event"),
-		Name:        stringField(f, "name"),
-		AnonymousID: stringField(f, "anonymousId"),
-		UserID:      stringField(f, "userId"),
-		PreviousID:  stringField(f, "previousId"),
-		GroupID:     stringField(f, "groupId"),
-		Channel:     stringField(f, "channel"),
+		MessageID:   e.MessageID.Str,
+		Type:        e.Type.Str,
+		Event:       e.Event.Str,
+		Name:        e.Name.Str,
+		AnonymousID: e.AnonymousID.Str,
+		UserID:      e.UserID.Str,
+		PreviousID:  e.PreviousID.Str,
+		GroupID:     e.GroupID.Str,
+		Channel:     e.Channel.Str,
 		ReceivedAt:  receivedAt,
-		Context:     objectField(f, "context"),
-		Properties:  objectField(f, "properties"),
-		Traits:      objectField(f, "traits"),
+		Context:     ev.objectField(fieldContext),
+		Properties:  ev.objectField(fieldProperties),
+		Traits:      ev.objectField(fieldTraits),
 		Source:      source,
 	}
 	if out.MessageID == "" {
@@ -70,16 +66,16 @@ func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (sch
 		out.Channel = schemas.DefaultChannel(out.Type, out.Event)
 	}
 
-	original, err := timeField(f, "timestamp")
+	original, err := ev.timeField(fieldTimestamp)
 	if err != nil {
 		return out, err
 	}
 	if original == nil {
-		if original, err = timeField(f, "originalTimestamp"); err != nil {
+		if original, err = ev.timeField(fieldOriginalTimestamp); err != nil {
 			return out, err
 		}
 	}
-	sentAt, err := timeField(f, "sentAt")
+	sentAt, err := ev.timeField(fieldSentAt)
 	if err != nil {
 		return out, err
 	}
@@ -226,17 +222,18 @@ type piiHasher struct {
 	key []byte
 	// paths by top-level field (properties, traits, context): the path
 	// below it.
-	paths map[string][][]string
+	paths map[callField][][]string
 }
 
 func newPIIHasher(key string, paths []string) *piiHasher {
 	if len(paths) == 0 {
 		return nil
 	}
-	h := &piiHasher{key: []byte(key), paths: map[string][][]string{}}
+	h := &piiHasher{key: []byte(key), paths: map[callField][][]string{}}
 	for _, p := range paths {
 		top, rest, _ := splitHashPath(p)
-		h.paths[top] = append(h.paths[top], rest)
+		f, _ := callFieldOf(top)
+		h.paths[f] = append(h.paths[f], rest)
 	}
 	return h
 }
@@ -267,13 +264,12 @@ func slicesContainsEmpty(parts []string) bool {
 // hashFields hashes the configured paths of one call's fields in place.
 // Only objects that hold a configured leaf name are decoded.
 func (h *piiHasher) hashFields(ev *rawEvent) error {
-	fields := ev.fields
-	if h == nil || fields == nil || ev.hashed {
+	if h == nil || !ev.object || ev.hashed {
 		return nil
 	}
 	ev.hashed = true
 	for top, paths := range h.paths {
-		raw := fields[top]
+		raw := ev.fields[top]
 		if len(raw) == 0 || raw[0] != '{' || !h.mentions(raw, paths) {
 			continue
 		}
@@ -281,7 +277,7 @@ func (h *piiHasher) hashFields(ev *rawEvent) error {
 		dec.UseNumber()
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil {
-			return fmt.Errorf("%s: %w", top, err)
+			return fmt.Errorf("%s: %w", callFieldNames[top], err)
 		}
 		changed := false
 		for _, p := range paths {
@@ -292,9 +288,9 @@ func (h *piiHasher) hashFields(ev *rawEvent) error {
 		}
 		b, err := json.Marshal(obj)
 		if err != nil {
-			return fmt.Errorf("%s: %w", top, err)
+			return fmt.Errorf("%s: %w", callFieldNames[top], err)
 		}
-		fields[top] = b
+		ev.fields[top] = b
 	}
 	return nil
 }

@@ -243,9 +243,7 @@ func (h *handler) prepare(req *request, src *source, receivedAt time.Time) ([]Me
 	var rejectedMsgs []Message
 	for i := range req.events {
 		ev := &req.events[i]
-		if ev.fields != nil {
-			mapEventName(ev)
-		}
+		mapEventName(ev)
 		bad := h.check(ev, src)
 		if bad.Reason == "" {
 			out, err := h.enrich(ev, req, src, receivedAt)
@@ -256,7 +254,7 @@ func (h *handler) prepare(req *request, src *source, receivedAt time.Time) ([]Me
 			bad.Reason, bad.Message = ReasonSchema, err.Error()
 		}
 		bad.Index = i
-		bad.MessageID = stringField(ev.fields, "messageId")
+		bad.MessageID = ev.env.MessageID.Str
 		rejected = append(rejected, bad)
 		rejectedMsgs = append(rejectedMsgs, h.rejectedRecord(ev, bad, src, receivedAt))
 	}
@@ -268,31 +266,39 @@ func (h *handler) check(ev *rawEvent, src *source) RejectedEvent {
 	if len(ev.raw) > h.cfg.MaxEventBytes {
 		return RejectedEvent{Reason: ReasonEventTooLarge, Message: fmt.Sprintf("event exceeds %d bytes", h.cfg.MaxEventBytes)}
 	}
-	if errs := h.validator.Validate(ev.call); len(errs) > 0 {
+	if errs := validateCall(h.validator, ev); len(errs) > 0 {
 		return RejectedEvent{Reason: ReasonSchema, Message: joinFieldErrors(errs), Errors: errs}
 	}
-	if name := eventNameOf(ev); !src.allowsEvent(name) {
+	if name := ev.eventName(); !src.allowsEvent(name) {
 		return RejectedEvent{Reason: ReasonEventNotAllowed,
 			Message: fmt.Sprintf("source %s may not send %q events", src.Name, name)}
 	}
 	return RejectedEvent{}
 }
 
-func eventNameOf(ev *rawEvent) string {
-	obj, _ := ev.call.(map[string]any)
-	typ, _ := obj["type"].(string)
-	if typ == schemas.TypeTrack {
-		name, _ := obj["event"].(string)
-		return name
+// validateCall checks a call against its schemas. A call whose envelope
+// the Go check accepts has only its properties checked by the JSON Schema
+// library; any other goes through the library whole, which words why.
+func validateCall(v *schemas.Validator, ev *rawEvent) []schemas.FieldError {
+	if !ev.object || !schemas.ValidEnvelope(&ev.env) {
+		return v.Validate(ev.genericCall())
 	}
-	return typ
+	name := ev.eventName()
+	if !v.HasPropertiesSchema(name) {
+		return nil
+	}
+	props, err := ev.properties()
+	if err != nil { // cannot happen: the call was scanned whole
+		return v.Validate(ev.genericCall())
+	}
+	return v.ValidateProperties(name, props)
 }
 
 func (h *handler) enrich(ev *rawEvent, req *request, src *source, receivedAt time.Time) (Message, error) {
 	if err := h.hasher.hashFields(ev); err != nil {
 		return Message{}, err
 	}
-	out, err := enrich(*ev, req, src.Name, receivedAt)
+	out, err := enrich(ev, req, src.Name, receivedAt)
 	if err != nil {
 		return Message{}, err
 	}
@@ -303,9 +309,9 @@ func (h *handler) enrich(ev *rawEvent, req *request, src *source, receivedAt tim
 // the event as sent, with the configured properties hashed all the same.
 func (h *handler) rejectedRecord(ev *rawEvent, bad RejectedEvent, src *source, receivedAt time.Time) Message {
 	raw := json.RawMessage(ev.raw)
-	if h.hasher != nil && ev.fields != nil {
+	if h.hasher != nil && ev.object {
 		if err := h.hasher.hashFields(ev); err == nil {
-			if b, err := json.Marshal(ev.fields); err == nil {
+			if b, err := json.Marshal(ev.fieldMap()); err == nil {
 				raw = b
 			}
 		}
@@ -317,9 +323,9 @@ func (h *handler) rejectedRecord(ev *rawEvent, bad RejectedEvent, src *source, r
 		rec.Event = json.RawMessage(strconv.Quote(string(ev.raw)))
 		v, _ = json.Marshal(rec)
 	}
-	key := stringField(ev.fields, "userId")
+	key := ev.env.UserID.Str
 	if key == "" {
-		key = stringField(ev.fields, "anonymousId")
+		key = ev.env.AnonymousID.Str
 	}
 	return Message{Topic: h.cfg.RejectedTopic, Key: []byte(key), Value: v}
 }
