@@ -44,6 +44,9 @@ func benchBatch(n int) []byte {
 	return b.Bytes()
 }
 
+// benchRetentionBytes bounds the broker's log per partition.
+const benchRetentionBytes = 64 << 20
+
 type benchTarget struct {
 	url    string
 	body   []byte
@@ -53,7 +56,9 @@ type benchTarget struct {
 
 func startBenchTarget(b *testing.B, batch int) *benchTarget {
 	b.Helper()
-	br, err := broker.Start(broker.Config{})
+	// The broker keeps 64 MiB per partition, as a real one keeps its log on
+	// disk rather than in this process's heap.
+	br, err := broker.Start(broker.Config{RetentionBytes: benchRetentionBytes})
 	if err != nil {
 		b.Fatal(err)
 	}
