@@ -13,6 +13,8 @@ import (
 // request is a tracking request as the sender posted it: decoded, not yet
 // authenticated, validated or enriched.
 type request struct {
+	// body is the request's body, which events' raw fields point into.
+	body []byte
 	// writeKey from the body, when the sender put it there.
 	writeKey string
 	// sentAt and context of the batch, for events that lack their own.
@@ -276,6 +278,14 @@ type batchBody struct {
 // the body as a whole is unusable; a malformed call inside a batch is left
 // to the validator so that the sender learns its index.
 func decodeRequest(body []byte, callType string) (*request, *rejection) {
+	req, rej := decodeBody(body, callType)
+	if req != nil {
+		req.body = body
+	}
+	return req, rej
+}
+
+func decodeBody(body []byte, callType string) (*request, *rejection) {
 	if callType != "" {
 		ev, err := decodeEvent(body)
 		if err != nil {
@@ -531,6 +541,10 @@ func generic(raw []byte) (any, error) {
 	case 'n':
 		return nil, nil
 	case '{', '[':
+		s := scanner{b: raw}
+		if v, err := s.generic(0); err == nil && s.i == len(raw) {
+			return v, nil
+		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		var v any

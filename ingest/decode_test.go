@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -45,6 +46,7 @@ func FuzzDecode(f *testing.F) {
 		if batch {
 			callType = ""
 		}
+		sameGenericValues(t, body)
 		req, rej := decodeRequest(body, callType)
 		sameAsEncodingJSON(t, body, callType, req, rej)
 		if rej != nil {
@@ -73,9 +75,11 @@ func FuzzDecode(f *testing.F) {
 			if out.MessageID == "" || out.CustomerID() == "" && out.Type != schemas.TypeAlias {
 				t.Fatalf("valid call enriched without id: %+v", out)
 			}
-			if _, err := toMessage(&out); err != nil {
+			msg, _, err := toMessage(&out, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
+			sameAsMarshal(t, &out, msg.Value)
 		}
 	})
 }
@@ -120,6 +124,23 @@ func sameAsEncodingJSON(t *testing.T, body []byte, callType string, req *request
 			!reflect.DeepEqual(got.call, want.call) {
 			t.Fatalf("body %q, call %d: %+v, encoding/json reads %+v", body, i, got, want)
 		}
+	}
+}
+
+// sameGenericValues checks the scanner's generic values against
+// encoding/json's with UseNumber.
+func sameGenericValues(t *testing.T, body []byte) {
+	t.Helper()
+	trimmed := bytes.TrimSpace(body)
+	if !json.Valid(trimmed) {
+		return
+	}
+	got, err := generic(trimmed)
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var want any
+	if wantErr := dec.Decode(&want); err != nil || wantErr != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("generic(%q) = %#v, %v; encoding/json: %#v, %v", trimmed, got, err, want, wantErr)
 	}
 }
 

@@ -101,15 +101,6 @@ func correctedTime(original, sentAt *time.Time, receivedAt time.Time) time.Time 
 	}
 }
 
-// toMessage encodes an event as a Kafka record keyed by its customer.
-func toMessage(ev *schemas.Event) (Message, error) {
-	v, err := json.Marshal(ev)
-	if err != nil {
-		return Message{}, fmt.Errorf("encode event %s: %w", ev.MessageID, err)
-	}
-	return Message{Key: []byte(ev.CustomerID()), Value: v}, nil
-}
-
 // userAgents parses context.userAgent into context.device, context.os and
 // context.browser. Events of one request nearly always share one agent,
 // so the last answer is kept.

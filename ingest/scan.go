@@ -1,6 +1,9 @@
 package ingest
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // A scanner checks JSON syntax in one pass and hands out the raw spans of
 // values, so that a request body is read once: the batch's items and each
@@ -256,4 +259,50 @@ func (s *scanner) elements(element func() error) error {
 			return errScan
 		}
 	}
+}
+
+// generic scans one value into the generic values the JSON Schema
+// validator takes (map[string]any, []any, string, json.Number, bool, nil),
+// as encoding/json with UseNumber decodes them.
+func (s *scanner) generic(depth int) (any, error) {
+	switch c := s.peek(); c {
+	case '"':
+		start := s.i
+		_, _, err := s.str()
+		return stringValue(s.b[start:s.i]), err
+	case '{':
+		if depth > maxScanDepth {
+			return nil, errScan
+		}
+		obj := map[string]any{}
+		err := s.members(depth+1, func(key []byte, _ bool) error {
+			v, err := s.generic(depth + 1)
+			obj[stringValue(key)] = v
+			return err
+		})
+		return obj, err
+	case '[':
+		if depth > maxScanDepth {
+			return nil, errScan
+		}
+		arr := []any{}
+		err := s.elements(func() error {
+			v, err := s.generic(depth + 1)
+			arr = append(arr, v)
+			return err
+		})
+		return arr, err
+	case 't', 'f', 'n':
+		start := s.i
+		err := s.skipValue(depth)
+		switch s.b[start] {
+		case 't':
+			return true, err
+		case 'f':
+			return false, err
+		}
+		return nil, err
+	}
+	raw, err := s.value(depth)
+	return json.Number(raw), err
 }
