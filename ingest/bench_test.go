@@ -45,7 +45,7 @@ func benchBatch(n int) []byte {
 }
 
 // benchRetentionBytes bounds the broker's log per partition.
-const benchRetentionBytes = 64 << 20
+const benchRetentionBytes = 8 << 20
 
 type benchTarget struct {
 	url    string

@@ -2,12 +2,14 @@ package ingest
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,32 +105,52 @@ func correctedTime(original, sentAt *time.Time, receivedAt time.Time) time.Time 
 
 // userAgents parses context.userAgent into context.device, context.os and
 // context.browser. Events of one request nearly always share one agent,
-// so the last answer is kept.
+// so the last answer is kept; parses are shared between requests through
+// the handler's cache.
 type userAgents struct {
+	cache     *uaCache // nil: no sharing
 	lastUA    string
-	lastParts *[3][]byte
+	lastParts *deviceParts
 }
+
+// deviceParts are the rendered "device":…, "os":… and "browser":… members
+// of one agent, and all three joined, each with a leading comma.
+type deviceParts struct {
+	each [3][]byte
+	all  []byte
+}
+
+// deviceKeys are the keys withDevice adds, in deviceParts order.
+var deviceKeys = [3]string{"device", "os", "browser"}
 
 // withDevice adds device, os and browser to a context that has a
 // userAgent and lacks them; a mobile SDK's own device and os win. It reads
 // the context's bytes rather than decoding it: a key named device, os or
 // browser anywhere in the context counts as present.
 func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
-	ua, ok := userAgentOf(ctx)
+	raw, ok := userAgentOf(ctx)
 	if !ok {
 		return ctx
 	}
-	if u.lastUA != ua || u.lastParts == nil {
-		u.lastUA, u.lastParts = ua, deviceFields(useragent.Parse(ua))
-	}
-	var add []byte
-	for i, key := range []string{`"device"`, `"os"`, `"browser"`} {
-		if !bytes.Contains(ctx, []byte(key)) {
-			add = append(append(add, ','), u.lastParts[i]...)
+	if u.lastParts == nil || string(raw) != u.lastUA {
+		ua := stringValue(raw)
+		if ua == "" {
+			return ctx
 		}
+		u.lastUA, u.lastParts = string(raw), u.cache.parts(ua)
 	}
-	if add == nil {
-		return ctx
+	present := mentionedKeys(ctx)
+	add := u.lastParts.all
+	if present != [3]bool{} {
+		add = nil
+		for i, p := range present {
+			if !p {
+				add = append(add, u.lastParts.each[i]...)
+			}
+		}
+		if add == nil {
+			return ctx
+		}
 	}
 	trimmed := bytes.TrimRight(ctx, " \t\r\n")
 	out := make([]byte, 0, len(trimmed)+len(add))
@@ -137,24 +159,43 @@ func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
 	return append(out, '}')
 }
 
-// userAgentOf finds the string value of the first "userAgent" key of a
-// context object.
-func userAgentOf(ctx []byte) (string, bool) {
+// mentionedKeys says which of "device", "os" and "browser", quotes
+// included, occur anywhere in ctx.
+func mentionedKeys(ctx []byte) (present [3]bool) {
+	for i := 0; i < len(ctx); {
+		q := bytes.IndexByte(ctx[i:], '"')
+		if q < 0 {
+			break
+		}
+		rest := ctx[i+q+1:]
+		for k, key := range deviceKeys {
+			if len(rest) > len(key) && rest[len(key)] == '"' && string(rest[:len(key)]) == key {
+				present[k] = true
+			}
+		}
+		i += q + 1
+	}
+	return present
+}
+
+// userAgentOf finds the value of the first "userAgent" key of a context
+// object: the JSON string, quotes included.
+func userAgentOf(ctx []byte) ([]byte, bool) {
 	if len(ctx) < 2 || ctx[0] != '{' {
-		return "", false
+		return nil, false
 	}
 	key := []byte(`"userAgent"`)
 	i := bytes.Index(ctx, key)
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
 	rest := bytes.TrimLeft(ctx[i+len(key):], " \t\r\n")
 	if len(rest) == 0 || rest[0] != ':' {
-		return "", false
+		return nil, false
 	}
 	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
 	if len(rest) == 0 || rest[0] != '"' {
-		return "", false
+		return nil, false
 	}
 	end := 1
 	for end < len(rest) && rest[end] != '"' {
@@ -164,13 +205,60 @@ func userAgentOf(ctx []byte) (string, bool) {
 		end++
 	}
 	if end >= len(rest) {
-		return "", false
+		return nil, false
 	}
-	var ua string
-	if err := json.Unmarshal(rest[:end+1], &ua); err != nil || ua == "" {
-		return "", false
+	return rest[:end+1], true
+}
+
+// uaCacheSize bounds the agents whose parse the handler keeps.
+const uaCacheSize = 1024
+
+// uaCache keeps the rendered parse of the user agents seen last, least
+// recently used first out; parsing an agent costs microseconds, and a
+// site's visitors share a few hundred. Safe for concurrent use.
+type uaCache struct {
+	mu    sync.Mutex
+	max   int
+	byUA  map[string]*list.Element
+	order *list.List // of *uaEntry, most recent in front
+}
+
+type uaEntry struct {
+	ua    string
+	parts *deviceParts
+}
+
+func newUACache(max int) *uaCache {
+	return &uaCache{max: max, byUA: make(map[string]*list.Element, max), order: list.New()}
+}
+
+// parts renders an agent's device, os and browser, from the cache when
+// it holds them. A nil cache parses every time.
+func (c *uaCache) parts(ua string) *deviceParts {
+	if c == nil {
+		return deviceFields(useragent.Parse(ua))
 	}
-	return ua, true
+	c.mu.Lock()
+	if e, ok := c.byUA[ua]; ok {
+		c.order.MoveToFront(e)
+		p := e.Value.(*uaEntry).parts
+		c.mu.Unlock()
+		return p
+	}
+	c.mu.Unlock()
+
+	p := deviceFields(useragent.Parse(ua)) // outside the lock: it is the slow part
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byUA[ua]; !ok {
+		c.byUA[ua] = c.order.PushFront(&uaEntry{ua: ua, parts: p})
+		if c.order.Len() > c.max {
+			oldest := c.order.Back()
+			c.order.Remove(oldest)
+			delete(c.byUA, oldest.Value.(*uaEntry).ua)
+		}
+	}
+	return p
 }
 
 type uaDevice struct {
@@ -184,7 +272,7 @@ type uaNamed struct {
 }
 
 // deviceFields renders "device":…, "os":… and "browser":… of an agent.
-func deviceFields(ua useragent.UserAgent) *[3][]byte {
+func deviceFields(ua useragent.UserAgent) *deviceParts {
 	dev := uaDevice{Type: "other", Name: ua.Device}
 	switch {
 	case ua.Bot:
@@ -199,11 +287,13 @@ func deviceFields(ua useragent.UserAgent) *[3][]byte {
 	d, _ := json.Marshal(dev)
 	o, _ := json.Marshal(uaNamed{Name: ua.OS, Version: ua.OSVersion})
 	b, _ := json.Marshal(uaNamed{Name: ua.Name, Version: ua.Version})
-	return &[3][]byte{
-		append([]byte(`"device":`), d...),
-		append([]byte(`"os":`), o...),
-		append([]byte(`"browser":`), b...),
-	}
+	p := &deviceParts{each: [3][]byte{
+		append([]byte(`,"device":`), d...),
+		append([]byte(`,"os":`), o...),
+		append([]byte(`,"browser":`), b...),
+	}}
+	p.all = bytes.Join(p.each[:], nil)
+	return p
 }
 
 // piiHasher replaces configured property values by their keyed hash, so

@@ -45,6 +45,7 @@ type handler struct {
 	validator *schemas.Validator
 	sources   *sources
 	hasher    *piiHasher
+	agents    *uaCache
 	inFlight  *inFlight
 	m         *metrics
 	log       *slog.Logger
@@ -90,6 +91,7 @@ func NewHandler(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.
 		validator: v,
 		sources:   newSources(all),
 		hasher:    newPIIHasher(cfg.HashKey, cfg.HashProperties),
+		agents:    newUACache(uaCacheSize),
 		inFlight:  &inFlight{max: cfg.MaxInFlightBytes, gauge: m.inFlightBytes.Set},
 		m:         m,
 		log:       log,
@@ -167,6 +169,7 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 		rej.write(w, h.m, src.name())
 		return
 	}
+	req.agents.cache = h.agents
 	n := len(req.events)
 	if src == nil {
 		if src = h.sources.lookup(req.writeKey); src == nil {
