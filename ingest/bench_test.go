@@ -259,3 +259,34 @@ func testingProcs() int {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkHandler measures the handler alone — body read, decode,
+// validation, enrichment, encoding — with a publisher that acknowledges at
+// once and no network: the part of BenchmarkIngestHTTP that is ingest's own.
+func BenchmarkHandler(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewHandler(Config{WriteKeys: []string{testKey}}, acceptingPublisher{}, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			path, body := "/v1/batch", benchBatch(s.batch)
+			if s.batch == 1 {
+				path, body = "/v1/track", []byte(benchEvent(1))
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.SetBasicAuth(testKey, "")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*s.batch), "ns/event")
+		})
+	}
+}
