@@ -516,15 +516,34 @@ func (ev *rawEvent) fieldMap() map[string]json.RawMessage {
 	return fields
 }
 
-// properties is the call's properties object as generic values; nil
-// when absent or null.
-func (ev *rawEvent) properties() (map[string]any, error) {
+// properties is the call's properties object as generic values, for the
+// event's properties schema; nil when absent or null. When the schema looks
+// only at some names, only those are decoded.
+func (ev *rawEvent) properties(v *schemas.Validator, event string) (map[string]any, error) {
 	raw := ev.objectField(fieldProperties)
 	if raw == nil {
 		return nil, nil
 	}
-	v, err := generic(raw)
-	obj, _ := v.(map[string]any)
+	names, ok := v.CheckedProperties(event)
+	if !ok {
+		g, err := generic(raw)
+		obj, _ := g.(map[string]any)
+		return obj, err
+	}
+	s := scanner{b: raw}
+	obj := make(map[string]any, len(names))
+	err := s.members(1, func(key []byte, plain bool) error {
+		name := string(key[1 : len(key)-1]) // no allocation: only looked up
+		if !plain {
+			name = stringValue(key)
+		}
+		if !names[name] {
+			return s.skipValue(1)
+		}
+		g, err := s.generic(1)
+		obj[stringValue(key)] = g
+		return err
+	})
 	return obj, err
 }
 

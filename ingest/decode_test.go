@@ -182,3 +182,31 @@ func TestDecodeTestdata(t *testing.T) {
 		})
 	}
 }
+
+// Properties the schema does not name are not decoded for it; answers
+// are the JSON Schema library's on the whole call all the same.
+func TestValidateCallAgreesWithValidator(t *testing.T) {
+	v, err := schemas.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []string{
+		`{"type":"track","event":"purchase","userId":"u","properties":{"order_id":"o","products":[{"sku":1}],"revenue":"x"}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{"products":{"deep":[[{"a":null}]]},"order_id":"o","order_id":7}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{"or\u0064er_id":"o","currency":"EURO"}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":null}`,
+		`{"type":"track","event":"call","userId":"u","properties":{"wait_seconds":-1,"extra":"x"}}`,
+		`{"type":"page","userId":"u","properties":{"path":7}}`,
+		`{"type":"track","event":"purchase","userId":"","properties":{"order_id":1}}`,
+	} {
+		ev, err := decodeEvent([]byte(call))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := validateCall(v, &ev), v.Validate(ev.genericCall())
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n got  %q\n want %q", call, got, want)
+		}
+	}
+}

@@ -295,7 +295,7 @@ func validateCall(v *schemas.Validator, ev *rawEvent) []schemas.FieldError {
 	if !v.HasPropertiesSchema(name) {
 		return nil
 	}
-	props, err := ev.properties()
+	props, err := ev.properties(v, name)
 	if err != nil { // cannot happen: the call was scanned whole
 		return v.Validate(ev.genericCall())
 	}

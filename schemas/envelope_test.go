@@ -195,3 +195,48 @@ func TestValidEnvelopeAgreesOnGeneratedCalls(t *testing.T) {
 		t.Errorf("palette too one-sided: %d valid, %d invalid calls", valid, invalid)
 	}
 }
+
+func TestCheckedNames(t *testing.T) {
+	tests := []struct {
+		name   string
+		schema string
+		want   []string // nil: the schema may look at any property
+	}{
+		{name: "properties and required", schema: `{"type":"object","title":"t","required":["a"],"properties":{"b":{"type":"string"}}}`, want: []string{"a", "b"}},
+		{name: "additional properties look at every name", schema: `{"type":"object","properties":{"a":{}},"additionalProperties":false}`},
+		{name: "pattern properties look at every name", schema: `{"type":"object","patternProperties":{"^x":{}}}`},
+		{name: "a reference may look anywhere", schema: `{"type":"object","$ref":"other.json"}`},
+		{name: "not an object schema", schema: `{"type":["object","null"],"properties":{"a":{}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc any
+			if err := json.Unmarshal([]byte(tt.schema), &doc); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := checkedNames(doc)
+			if ok != (tt.want != nil) || len(got) != len(tt.want) {
+				t.Fatalf("checkedNames = %v, %v; want %v", got, ok, tt.want)
+			}
+			for _, n := range tt.want {
+				if !got[n] {
+					t.Errorf("%s missing from %v", n, got)
+				}
+			}
+		})
+	}
+}
+
+// Every properties schema of ours is plain, so that ingest decodes only
+// the properties it checks; a schema that is not still works, slower.
+func TestEveryPropertiesSchemaNamesWhatItChecks(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range v.properties {
+		if _, ok := v.CheckedProperties(name); !ok {
+			t.Errorf("%s.json: ingest decodes all its properties", name)
+		}
+	}
+}
