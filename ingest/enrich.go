@@ -111,6 +111,9 @@ type userAgents struct {
 	cache     *uaCache // nil: no sharing
 	lastUA    string
 	lastParts *deviceParts
+	// lastCtx and lastOut are the last context given and what it became:
+	// the events of a batch often carry the same context byte for byte.
+	lastCtx, lastOut []byte
 }
 
 // deviceParts are the rendered "device":…, "os":… and "browser":… members
@@ -128,6 +131,15 @@ var deviceKeys = [3]string{"device", "os", "browser"}
 // the context's bytes rather than decoding it: a key named device, os or
 // browser anywhere in the context counts as present.
 func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
+	if u.lastCtx != nil && bytes.Equal(ctx, u.lastCtx) {
+		return u.lastOut
+	}
+	out := u.addDevice(ctx)
+	u.lastCtx, u.lastOut = ctx, out
+	return out
+}
+
+func (u *userAgents) addDevice(ctx json.RawMessage) json.RawMessage {
 	raw, ok := userAgentOf(ctx)
 	if !ok {
 		return ctx
