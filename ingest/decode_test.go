@@ -1,8 +1,12 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,21 +46,26 @@ func FuzzDecode(f *testing.F) {
 		if batch {
 			callType = ""
 		}
+		sameGenericValues(t, body)
 		req, rej := decodeRequest(body, callType)
+		sameAsEncodingJSON(t, body, callType, req, rej)
 		if rej != nil {
 			if req != nil || rej.message == "" {
 				t.Fatalf("refusal %+v with request %v", rej, req)
 			}
 			return
 		}
-		for _, ev := range req.events {
-			if ev.fields != nil {
-				mapEventName(&ev)
+		for i := range req.events {
+			ev := &req.events[i]
+			mapEventName(ev)
+			errs := validateCall(v, ev)
+			if want := v.Validate(ev.genericCall()); !slices.Equal(errs, want) {
+				t.Fatalf("call %s: validated as %q, the JSON Schemas say %q", ev.raw, errs, want)
 			}
-			if len(v.Validate(ev.call)) > 0 {
+			if len(errs) > 0 {
 				continue
 			}
-			if err := hasher.hashFields(&ev); err != nil {
+			if err := hasher.hashFields(ev); err != nil {
 				continue
 			}
 			out, err := enrich(ev, req, "key-1", now)
@@ -66,11 +75,82 @@ func FuzzDecode(f *testing.F) {
 			if out.MessageID == "" || out.CustomerID() == "" && out.Type != schemas.TypeAlias {
 				t.Fatalf("valid call enriched without id: %+v", out)
 			}
-			if _, err := toMessage(&out); err != nil {
+			msg, _, err := toMessage(&out, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
+			sameAsMarshal(t, &out, msg.Value)
 		}
 	})
+}
+
+// sameAsEncodingJSON checks the one-pass scanner against encoding/json,
+// which decodes every body the scanner leaves to it: both must refuse the
+// same bodies with the same words, and find the same calls.
+func sameAsEncodingJSON(t *testing.T, body []byte, callType string, req *request, rej *rejection) {
+	t.Helper()
+	var slowReq *request
+	var slowRej *rejection
+	if callType != "" {
+		ev, err := decodeEventSlow(body)
+		switch {
+		case err != nil:
+			slowRej = reject(ReasonInvalidJSON, "body is not valid JSON: "+err.Error())
+		case !ev.object:
+			slowRej = reject(ReasonInvalidJSON, "body is not a JSON object")
+		default:
+			ev.setField(fieldType, []byte(`"`+callType+`"`))
+			slowReq = &request{writeKey: ev.str(fieldWriteKey), events: []rawEvent{ev}}
+		}
+	} else {
+		parts, r := decodeBatchSlow(body)
+		if slowRej = r; r == nil {
+			slowReq, slowRej = parts.request()
+		}
+	}
+	if (rej == nil) != (slowRej == nil) || rej != nil && (rej.reason != slowRej.reason || rej.message != slowRej.message) {
+		t.Fatalf("body %q: refused %+v, encoding/json refuses %+v", body, rej, slowRej)
+	}
+	if rej != nil {
+		return
+	}
+	if req.writeKey != slowReq.writeKey || !bytes.Equal(req.context, slowReq.context) ||
+		(req.sentAt == nil) != (slowReq.sentAt == nil) || len(req.events) != len(slowReq.events) {
+		t.Fatalf("body %q: request %+v, encoding/json reads %+v", body, req, slowReq)
+	}
+	for i := range req.events {
+		got, want := &req.events[i], &slowReq.events[i]
+		if got.object != want.object || got.env != want.env || !sameFields(got, want) || !bytes.Equal(got.raw, want.raw) ||
+			!reflect.DeepEqual(got.call, want.call) {
+			t.Fatalf("body %q, call %d: %+v, encoding/json reads %+v", body, i, got, want)
+		}
+	}
+}
+
+// sameGenericValues checks the scanner's generic values against
+// encoding/json's with UseNumber.
+func sameGenericValues(t *testing.T, body []byte) {
+	t.Helper()
+	trimmed := bytes.TrimSpace(body)
+	if !json.Valid(trimmed) {
+		return
+	}
+	got, err := generic(trimmed)
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var want any
+	if wantErr := dec.Decode(&want); err != nil || wantErr != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("generic(%q) = %#v, %v; encoding/json: %#v, %v", trimmed, got, err, want, wantErr)
+	}
+}
+
+func sameFields(a, b *rawEvent) bool {
+	for f := range a.fields {
+		if !bytes.Equal(a.fields[f], b.fields[f]) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestDecodeTestdata(t *testing.T) {
@@ -100,5 +180,33 @@ func TestDecodeTestdata(t *testing.T) {
 				t.Errorf("%d events, want %d", len(req.events), tt.events)
 			}
 		})
+	}
+}
+
+// Properties the schema does not name are not decoded for it; answers
+// are the JSON Schema library's on the whole call all the same.
+func TestValidateCallAgreesWithValidator(t *testing.T) {
+	v, err := schemas.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []string{
+		`{"type":"track","event":"purchase","userId":"u","properties":{"order_id":"o","products":[{"sku":1}],"revenue":"x"}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{"products":{"deep":[[{"a":null}]]},"order_id":"o","order_id":7}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{"or\u0064er_id":"o","currency":"EURO"}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":{}}`,
+		`{"type":"track","event":"purchase","userId":"u","properties":null}`,
+		`{"type":"track","event":"call","userId":"u","properties":{"wait_seconds":-1,"extra":"x"}}`,
+		`{"type":"page","userId":"u","properties":{"path":7}}`,
+		`{"type":"track","event":"purchase","userId":"","properties":{"order_id":1}}`,
+	} {
+		ev, err := decodeEvent([]byte(call))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := validateCall(v, &ev), v.Validate(ev.genericCall())
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n got  %q\n want %q", call, got, want)
+		}
 	}
 }

@@ -78,7 +78,10 @@
 // promise_made, promise_kept, trial_started, trial_ending,
 // subscription_started, subscription_cancelled, checkout_started), the
 // event's properties schema. Other custom events pass with the envelope
-// checked, unless the source's allowed_events leaves them out.
+// checked, unless the source's allowed_events leaves them out. The
+// envelope is checked by Go code (schemas.ValidEnvelope) that tests hold to
+// envelope.json's verdict; a call it does not accept goes through the JSON
+// Schema whole, which words the errors.
 //
 // Segment's e-commerce names are renamed before validation:
 //

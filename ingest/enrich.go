@@ -2,12 +2,14 @@ package ingest
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,17 +25,13 @@ var segmentEvents = map[string]string{
 	"Checkout Started": "checkout_started",
 }
 
-// mapEventName renames a Segment e-commerce track event to ours, in both
-// forms the call is held in.
+// mapEventName renames a Segment e-commerce track event to ours.
 func mapEventName(ev *rawEvent) {
-	obj, ok := ev.call.(map[string]any)
-	if !ok || obj["type"] != schemas.TypeTrack {
+	if !ev.object || ev.env.Type.Str != schemas.TypeTrack || ev.env.Event.Kind != schemas.String {
 		return
 	}
-	name, _ := obj["event"].(string)
-	if ours, ok := segmentEvents[name]; ok {
-		obj["event"] = ours
-		ev.fields["event"] = json.RawMessage(`"` + ours + `"`)
+	if ours, ok := segmentEvents[ev.env.Event.Str]; ok {
+		ev.setField(fieldEvent, []byte(`"`+ours+`"`))
 	}
 }
 
@@ -41,22 +39,22 @@ func mapEventName(ev *rawEvent) {
 // in the message id, the batch's sentAt and context, the source, the
 // default channel and the parsed user agent, and corrects the sender's
 // clock skew.
-func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (schemas.Event, error) {
-	f := ev.fields
+func enrich(ev *rawEvent, req *request, source string, receivedAt time.Time) (schemas.Event, error) {
+	e := &ev.env
 	out := schemas.Event{
-		MessageID:   stringField(f, "messageId"),
-		Type:        stringField(f, "type"),
-		Event:       stringField(f, "event"),
-		Name:        stringField(f, "name"),
-		AnonymousID: stringField(f, "anonymousId"),
-		UserID:      stringField(f, "userId"),
-		PreviousID:  stringField(f, "previousId"),
-		GroupID:     stringField(f, "groupId"),
-		Channel:     stringField(f, "channel"),
+		MessageID:   e.MessageID.Str,
+		Type:        e.Type.Str,
+		Event:       e.Event.Str,
+		Name:        e.Name.Str,
+		AnonymousID: e.AnonymousID.Str,
+		UserID:      e.UserID.Str,
+		PreviousID:  e.PreviousID.Str,
+		GroupID:     e.GroupID.Str,
+		Channel:     e.Channel.Str,
 		ReceivedAt:  receivedAt,
-		Context:     objectField(f, "context"),
-		Properties:  objectField(f, "properties"),
-		Traits:      objectField(f, "traits"),
+		Context:     ev.objectField(fieldContext),
+		Properties:  ev.objectField(fieldProperties),
+		Traits:      ev.objectField(fieldTraits),
 		Source:      source,
 	}
 	if out.MessageID == "" {
@@ -70,16 +68,16 @@ func enrich(ev rawEvent, req *request, source string, receivedAt time.Time) (sch
 		out.Channel = schemas.DefaultChannel(out.Type, out.Event)
 	}
 
-	original, err := timeField(f, "timestamp")
+	original, err := ev.timeField(fieldTimestamp)
 	if err != nil {
 		return out, err
 	}
 	if original == nil {
-		if original, err = timeField(f, "originalTimestamp"); err != nil {
+		if original, err = ev.timeField(fieldOriginalTimestamp); err != nil {
 			return out, err
 		}
 	}
-	sentAt, err := timeField(f, "sentAt")
+	sentAt, err := ev.timeField(fieldSentAt)
 	if err != nil {
 		return out, err
 	}
@@ -105,43 +103,66 @@ func correctedTime(original, sentAt *time.Time, receivedAt time.Time) time.Time 
 	}
 }
 
-// toMessage encodes an event as a Kafka record keyed by its customer.
-func toMessage(ev *schemas.Event) (Message, error) {
-	v, err := json.Marshal(ev)
-	if err != nil {
-		return Message{}, fmt.Errorf("encode event %s: %w", ev.MessageID, err)
-	}
-	return Message{Key: []byte(ev.CustomerID()), Value: v}, nil
-}
-
 // userAgents parses context.userAgent into context.device, context.os and
 // context.browser. Events of one request nearly always share one agent,
-// so the last answer is kept.
+// so the last answer is kept; parses are shared between requests through
+// the handler's cache.
 type userAgents struct {
+	cache     *uaCache // nil: no sharing
 	lastUA    string
-	lastParts *[3][]byte
+	lastParts *deviceParts
+	// lastCtx and lastOut are the last context given and what it became:
+	// the events of a batch often carry the same context byte for byte.
+	lastCtx, lastOut []byte
 }
+
+// deviceParts are the rendered "device":…, "os":… and "browser":… members
+// of one agent, and all three joined, each with a leading comma.
+type deviceParts struct {
+	each [3][]byte
+	all  []byte
+}
+
+// deviceKeys are the keys withDevice adds, in deviceParts order.
+var deviceKeys = [3]string{"device", "os", "browser"}
 
 // withDevice adds device, os and browser to a context that has a
 // userAgent and lacks them; a mobile SDK's own device and os win. It reads
 // the context's bytes rather than decoding it: a key named device, os or
 // browser anywhere in the context counts as present.
 func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
-	ua, ok := userAgentOf(ctx)
+	if u.lastCtx != nil && bytes.Equal(ctx, u.lastCtx) {
+		return u.lastOut
+	}
+	out := u.addDevice(ctx)
+	u.lastCtx, u.lastOut = ctx, out
+	return out
+}
+
+func (u *userAgents) addDevice(ctx json.RawMessage) json.RawMessage {
+	raw, ok := userAgentOf(ctx)
 	if !ok {
 		return ctx
 	}
-	if u.lastUA != ua || u.lastParts == nil {
-		u.lastUA, u.lastParts = ua, deviceFields(useragent.Parse(ua))
-	}
-	var add []byte
-	for i, key := range []string{`"device"`, `"os"`, `"browser"`} {
-		if !bytes.Contains(ctx, []byte(key)) {
-			add = append(append(add, ','), u.lastParts[i]...)
+	if u.lastParts == nil || string(raw) != u.lastUA {
+		ua := stringValue(raw)
+		if ua == "" {
+			return ctx
 		}
+		u.lastUA, u.lastParts = string(raw), u.cache.parts(ua)
 	}
-	if add == nil {
-		return ctx
+	present := mentionedKeys(ctx)
+	add := u.lastParts.all
+	if present != [3]bool{} {
+		add = nil
+		for i, p := range present {
+			if !p {
+				add = append(add, u.lastParts.each[i]...)
+			}
+		}
+		if add == nil {
+			return ctx
+		}
 	}
 	trimmed := bytes.TrimRight(ctx, " \t\r\n")
 	out := make([]byte, 0, len(trimmed)+len(add))
@@ -150,24 +171,43 @@ func (u *userAgents) withDevice(ctx json.RawMessage) json.RawMessage {
 	return append(out, '}')
 }
 
-// userAgentOf finds the string value of the first "userAgent" key of a
-// context object.
-func userAgentOf(ctx []byte) (string, bool) {
+// mentionedKeys says which of "device", "os" and "browser", quotes
+// included, occur anywhere in ctx.
+func mentionedKeys(ctx []byte) (present [3]bool) {
+	for i := 0; i < len(ctx); {
+		q := bytes.IndexByte(ctx[i:], '"')
+		if q < 0 {
+			break
+		}
+		rest := ctx[i+q+1:]
+		for k, key := range deviceKeys {
+			if len(rest) > len(key) && rest[len(key)] == '"' && string(rest[:len(key)]) == key {
+				present[k] = true
+			}
+		}
+		i += q + 1
+	}
+	return present
+}
+
+// userAgentOf finds the value of the first "userAgent" key of a context
+// object: the JSON string, quotes included.
+func userAgentOf(ctx []byte) ([]byte, bool) {
 	if len(ctx) < 2 || ctx[0] != '{' {
-		return "", false
+		return nil, false
 	}
 	key := []byte(`"userAgent"`)
 	i := bytes.Index(ctx, key)
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
 	rest := bytes.TrimLeft(ctx[i+len(key):], " \t\r\n")
 	if len(rest) == 0 || rest[0] != ':' {
-		return "", false
+		return nil, false
 	}
 	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
 	if len(rest) == 0 || rest[0] != '"' {
-		return "", false
+		return nil, false
 	}
 	end := 1
 	for end < len(rest) && rest[end] != '"' {
@@ -177,13 +217,60 @@ func userAgentOf(ctx []byte) (string, bool) {
 		end++
 	}
 	if end >= len(rest) {
-		return "", false
+		return nil, false
 	}
-	var ua string
-	if err := json.Unmarshal(rest[:end+1], &ua); err != nil || ua == "" {
-		return "", false
+	return rest[:end+1], true
+}
+
+// uaCacheSize bounds the agents whose parse the handler keeps.
+const uaCacheSize = 1024
+
+// uaCache keeps the rendered parse of the user agents seen last, least
+// recently used first out; parsing an agent costs microseconds, and a
+// site's visitors share a few hundred. Safe for concurrent use.
+type uaCache struct {
+	mu    sync.Mutex
+	max   int
+	byUA  map[string]*list.Element
+	order *list.List // of *uaEntry, most recent in front
+}
+
+type uaEntry struct {
+	ua    string
+	parts *deviceParts
+}
+
+func newUACache(max int) *uaCache {
+	return &uaCache{max: max, byUA: make(map[string]*list.Element, max), order: list.New()}
+}
+
+// parts renders an agent's device, os and browser, from the cache when
+// it holds them. A nil cache parses every time.
+func (c *uaCache) parts(ua string) *deviceParts {
+	if c == nil {
+		return deviceFields(useragent.Parse(ua))
 	}
-	return ua, true
+	c.mu.Lock()
+	if e, ok := c.byUA[ua]; ok {
+		c.order.MoveToFront(e)
+		p := e.Value.(*uaEntry).parts
+		c.mu.Unlock()
+		return p
+	}
+	c.mu.Unlock()
+
+	p := deviceFields(useragent.Parse(ua)) // outside the lock: it is the slow part
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byUA[ua]; !ok {
+		c.byUA[ua] = c.order.PushFront(&uaEntry{ua: ua, parts: p})
+		if c.order.Len() > c.max {
+			oldest := c.order.Back()
+			c.order.Remove(oldest)
+			delete(c.byUA, oldest.Value.(*uaEntry).ua)
+		}
+	}
+	return p
 }
 
 type uaDevice struct {
@@ -197,7 +284,7 @@ type uaNamed struct {
 }
 
 // deviceFields renders "device":…, "os":… and "browser":… of an agent.
-func deviceFields(ua useragent.UserAgent) *[3][]byte {
+func deviceFields(ua useragent.UserAgent) *deviceParts {
 	dev := uaDevice{Type: "other", Name: ua.Device}
 	switch {
 	case ua.Bot:
@@ -212,11 +299,13 @@ func deviceFields(ua useragent.UserAgent) *[3][]byte {
 	d, _ := json.Marshal(dev)
 	o, _ := json.Marshal(uaNamed{Name: ua.OS, Version: ua.OSVersion})
 	b, _ := json.Marshal(uaNamed{Name: ua.Name, Version: ua.Version})
-	return &[3][]byte{
-		append([]byte(`"device":`), d...),
-		append([]byte(`"os":`), o...),
-		append([]byte(`"browser":`), b...),
-	}
+	p := &deviceParts{each: [3][]byte{
+		append([]byte(`,"device":`), d...),
+		append([]byte(`,"os":`), o...),
+		append([]byte(`,"browser":`), b...),
+	}}
+	p.all = bytes.Join(p.each[:], nil)
+	return p
 }
 
 // piiHasher replaces configured property values by their keyed hash, so
@@ -226,17 +315,18 @@ type piiHasher struct {
 	key []byte
 	// paths by top-level field (properties, traits, context): the path
 	// below it.
-	paths map[string][][]string
+	paths map[callField][][]string
 }
 
 func newPIIHasher(key string, paths []string) *piiHasher {
 	if len(paths) == 0 {
 		return nil
 	}
-	h := &piiHasher{key: []byte(key), paths: map[string][][]string{}}
+	h := &piiHasher{key: []byte(key), paths: map[callField][][]string{}}
 	for _, p := range paths {
 		top, rest, _ := splitHashPath(p)
-		h.paths[top] = append(h.paths[top], rest)
+		f, _ := callFieldOf(top)
+		h.paths[f] = append(h.paths[f], rest)
 	}
 	return h
 }
@@ -267,13 +357,12 @@ func slicesContainsEmpty(parts []string) bool {
 // hashFields hashes the configured paths of one call's fields in place.
 // Only objects that hold a configured leaf name are decoded.
 func (h *piiHasher) hashFields(ev *rawEvent) error {
-	fields := ev.fields
-	if h == nil || fields == nil || ev.hashed {
+	if h == nil || !ev.object || ev.hashed {
 		return nil
 	}
 	ev.hashed = true
 	for top, paths := range h.paths {
-		raw := fields[top]
+		raw := ev.fields[top]
 		if len(raw) == 0 || raw[0] != '{' || !h.mentions(raw, paths) {
 			continue
 		}
@@ -281,7 +370,7 @@ func (h *piiHasher) hashFields(ev *rawEvent) error {
 		dec.UseNumber()
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil {
-			return fmt.Errorf("%s: %w", top, err)
+			return fmt.Errorf("%s: %w", callFieldNames[top], err)
 		}
 		changed := false
 		for _, p := range paths {
@@ -292,9 +381,9 @@ func (h *piiHasher) hashFields(ev *rawEvent) error {
 		}
 		b, err := json.Marshal(obj)
 		if err != nil {
-			return fmt.Errorf("%s: %w", top, err)
+			return fmt.Errorf("%s: %w", callFieldNames[top], err)
 		}
-		fields[top] = b
+		ev.fields[top] = b
 	}
 	return nil
 }

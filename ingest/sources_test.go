@@ -1,8 +1,13 @@
 package ingest
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -231,3 +236,65 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("rate-limited events counted %v, want 3", got)
 	}
 }
+
+// failingPublisher refuses every write, as a broker that never acknowledges.
+type failingPublisher struct{}
+
+func (failingPublisher) Publish(context.Context, []Message) error {
+	return errors.New("broker unavailable")
+}
+
+// A browser's code may read a response header only when the answer exposes
+// it, and Retry-After is what a sender told 429 or 503 must act on.
+func TestCORSExposesRetryAfter(t *testing.T) {
+	const origin = "https://shop.example.com"
+	sources := []Source{{Name: "web", WriteKey: "wk_web", AllowedOrigins: []string{origin}, RateLimit: 0.01, RateBurst: 1}}
+	tests := []struct {
+		name   string
+		pub    Publisher
+		sends  int // requests before the one checked
+		status int
+	}{
+		{name: "over the rate limit", pub: acceptingPublisher{}, sends: 1, status: http.StatusTooManyRequests},
+		{name: "broker unavailable", pub: failingPublisher{}, status: http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := NewHandler(Config{Sources: sources}, tt.pub, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			send := func() *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodPost, "/v1/t", strings.NewReader(`{"userId":"u1","event":"signup"}`))
+				r.Header.Set("Origin", origin)
+				r.Header.Set("Content-Type", "text/plain")
+				r.SetBasicAuth("wk_web", "")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w
+			}
+			for range tt.sends {
+				send()
+			}
+			w := send()
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", w.Code, tt.status, w.Body)
+			}
+			hdr := w.Result().Header
+			if hdr.Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+			if got := hdr.Get("Access-Control-Allow-Origin"); got != origin {
+				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, origin)
+			}
+			if got := hdr.Values("Access-Control-Expose-Headers"); !slices.Contains(got, "Retry-After") {
+				t.Errorf("Access-Control-Expose-Headers %q, want Retry-After", got)
+			}
+		})
+	}
+}
+
+// acceptingPublisher acknowledges every write at once.
+type acceptingPublisher struct{}
+
+func (acceptingPublisher) Publish(context.Context, []Message) error { return nil }

@@ -46,6 +46,9 @@ func (e FieldError) Error() string { return e.Message }
 type Validator struct {
 	envelope   *jsonschema.Schema
 	properties map[string]*jsonschema.Schema // by event name
+	// checked holds, by event name, the property names a properties
+	// schema looks at, when it looks at no others (see checkedNames).
+	checked map[string]map[string]bool
 }
 
 // NewValidator compiles the embedded event schemas.
@@ -58,6 +61,7 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list event schemas: %w", err)
 	}
+	docs := make(map[string]any, len(files))
 	for _, f := range files {
 		b, err := eventSchemas.ReadFile(f)
 		if err != nil {
@@ -70,9 +74,10 @@ func NewValidator() (*Validator, error) {
 		if err := c.AddResource(schemaBaseURL+f, doc); err != nil {
 			return nil, fmt.Errorf("add event schema %s: %w", f, err)
 		}
+		docs[f] = doc
 	}
 
-	v := &Validator{properties: make(map[string]*jsonschema.Schema)}
+	v := &Validator{properties: make(map[string]*jsonschema.Schema), checked: make(map[string]map[string]bool)}
 	for _, f := range files {
 		sch, err := c.Compile(schemaBaseURL + f)
 		if err != nil {
@@ -84,11 +89,63 @@ func NewValidator() (*Validator, error) {
 			continue
 		}
 		v.properties[name] = sch
+		if names, ok := checkedNames(docs[f]); ok {
+			v.checked[name] = names
+		}
 	}
 	if v.envelope == nil {
 		return nil, fmt.Errorf("event schema %s/%s is missing", schemaDir, envelopeSchema)
 	}
 	return v, nil
+}
+
+// checkedNames returns the property names a properties schema looks at,
+// when it is a plain object schema — type object, properties, required and
+// annotations, nothing (additionalProperties, patternProperties, $ref, …)
+// that could look at other names. ok is false otherwise.
+func checkedNames(doc any) (names map[string]bool, ok bool) {
+	obj, isObj := doc.(map[string]any)
+	if !isObj || obj["type"] != "object" {
+		return nil, false
+	}
+	names = map[string]bool{}
+	for k, v := range obj {
+		switch k {
+		case "$schema", "$id", "$comment", "title", "description", "type":
+		case "properties":
+			props, isObj := v.(map[string]any)
+			if !isObj {
+				return nil, false
+			}
+			for name := range props {
+				names[name] = true
+			}
+		case "required":
+			req, isArr := v.([]any)
+			if !isArr {
+				return nil, false
+			}
+			for _, r := range req {
+				name, isStr := r.(string)
+				if !isStr {
+					return nil, false
+				}
+				names[name] = true
+			}
+		default:
+			return nil, false
+		}
+	}
+	return names, true
+}
+
+// CheckedProperties returns the property names the event's properties
+// schema looks at, when it looks at no others: a caller may then hand
+// ValidateProperties only those, undecoded others left out. ok is false
+// when the schema may look at any property, or the event has no schema.
+func (v *Validator) CheckedProperties(event string) (names map[string]bool, ok bool) {
+	names, ok = v.checked[event]
+	return names, ok
 }
 
 // Validate checks one tracking call, decoded from JSON into Go values

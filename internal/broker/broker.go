@@ -6,6 +6,9 @@ package broker
 
 import (
 	"fmt"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -29,11 +32,21 @@ type Config struct {
 	Port int
 	// DataDir, when set, persists the log so that a restart keeps it.
 	DataDir string
+	// RetentionBytes, when positive, bounds each partition's log: the
+	// broker deletes its oldest segments (of a quarter of this size) once a
+	// second. Without it the broker keeps every record in memory,
+	// which a long load test turns into gigabytes of fresh memory.
+	RetentionBytes int64
 }
+
+// retentionInterval is how often the broker applies RetentionBytes.
+const retentionInterval = time.Second
 
 // Embedded is a running in-process broker.
 type Embedded struct {
-	cluster *kfake.Cluster
+	cluster       *kfake.Cluster
+	stop, stopped chan struct{}
+	closeOnce     sync.Once
 }
 
 // Start starts an embedded single-node broker with the configured topics.
@@ -49,6 +62,12 @@ func Start(cfg Config) (*Embedded, error) {
 		kfake.Ports(cfg.Port),
 		kfake.SeedTopics(cfg.Partitions, cfg.Topics...),
 	}
+	if cfg.RetentionBytes > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{
+			"log.retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10),
+			"log.segment.bytes":   strconv.FormatInt(max(cfg.RetentionBytes/4, 1), 10),
+		}))
+	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
 	}
@@ -56,7 +75,29 @@ func Start(cfg Config) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka broker: %w", err)
 	}
-	return &Embedded{cluster: c}, nil
+	e := &Embedded{cluster: c, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if cfg.RetentionBytes > 0 {
+		go e.applyRetention()
+	} else {
+		close(e.stopped)
+	}
+	return e, nil
+}
+
+// applyRetention deletes segments past the retention limit until Close.
+// kfake applies broker-wide retention only when asked.
+func (e *Embedded) applyRetention() {
+	defer close(e.stopped)
+	t := time.NewTicker(retentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			e.cluster.ApplyRetention()
+		}
+	}
 }
 
 // Addrs are the host:port addresses clients bootstrap from.
@@ -66,4 +107,10 @@ func (e *Embedded) Addrs() []string { return e.cluster.ListenAddrs() }
 func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }
 
 // Close stops the broker.
-func (e *Embedded) Close() { e.cluster.Close() }
+func (e *Embedded) Close() {
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		<-e.stopped
+		e.cluster.Close()
+	})
+}
