@@ -163,14 +163,31 @@ func messageHash(id string) uint64 {
 	return h
 }
 
-// grow returns steps with room for one more: by a quarter rather than
-// append's doubling, as the array is held for the journey's lifetime.
+// grow returns steps with room for one more. It grows by an eighth rather
+// than append's doubling, as the array is held for the journey's lifetime,
+// and to the whole size class the allocator would round the array up to.
 func grow(steps []uint64) []uint64 {
 	if len(steps) < cap(steps) {
 		return steps
 	}
 	n := len(steps)
-	s := make([]uint64, n, n+n/4+2)
+	s := make([]uint64, n, sizeClass(n+n/8+1))
 	copy(s, steps)
 	return s
+}
+
+// sizeClasses are the Go allocator's size classes up to 32 KiB, in bytes.
+var sizeClasses = [...]int{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+	288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+	2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+	10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768}
+
+// sizeClass is the number of words of the smallest size class holding n.
+func sizeClass(n int) int {
+	for _, c := range sizeClasses {
+		if c >= 8*n {
+			return c / 8
+		}
+	}
+	return n
 }
