@@ -79,13 +79,18 @@ type wide struct {
 const widePath = 64
 
 // begin starts the customer's next journey with its first touchpoint. The
-// steps array is reused: rows never share it.
+// steps array is reused (rows never share it), unless a long journey left
+// it large.
 func (j *journey) begin(customerID, firstMessageID string, at time.Time) {
+	steps := j.steps[:0]
+	if cap(steps) > widePath {
+		steps = nil
+	}
 	*j = journey{
 		id:      idHash(customerID, firstMessageID),
 		started: true,
 		armed:   j.armed,
-		steps:   j.steps[:0],
+		steps:   steps,
 	}
 	j.startSec, j.startNsec = unixTime(at)
 	j.endSec, j.endNsec = j.startSec, j.startNsec
