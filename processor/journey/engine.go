@@ -47,7 +47,9 @@ type Engine struct {
 	channelSets map[uint64][]string
 	// wide holds the path and channels of the journeys that keep them as
 	// strings (journey.wide).
-	wide     map[*journey]*wide
+	wide map[*journey]*wide
+	// paths is where rows' Path arrays are cut from (see rowPath).
+	paths    []string
 	findings []rules.Finding // scratch, reused by every Apply
 }
 
@@ -365,6 +367,7 @@ func (e *Engine) Reset() {
 	e.nameList = nil
 	e.channelSets = make(map[uint64][]string)
 	e.wide = make(map[*journey]*wide)
+	e.paths = nil
 }
 
 // intern returns the index of an event name or channel in e.nameList:
@@ -477,7 +480,7 @@ func (e *Engine) row(j *journey, customerID, id string, cause int64) schemas.Jou
 		path = w.path[:n:n]
 		channels = w.channels[:len(w.channels):len(w.channels)]
 	} else {
-		path = make([]string, n)
+		path = e.rowPath(n)
 		for i, s := range j.steps {
 			path[i] = e.nameList[s&nameMask]
 		}
@@ -496,6 +499,24 @@ func (e *Engine) row(j *journey, customerID, id string, cause int64) schemas.Jou
 		Revenue:       j.revenue,
 		Version:       uint64(cause+1)*4 + uint64(j.status),
 	}
+}
+
+// pathChunk is how many path elements rowPath allocates at once.
+const pathChunk = 1024
+
+// rowPath returns an array of n elements for a row's Path. Rows' arrays are
+// cut from shared chunks, one allocation for many rows: a chunk lives as
+// long as the rows cut from it, that is about a batch in the processor.
+func (e *Engine) rowPath(n int) []string {
+	if n > len(e.paths) {
+		if n > pathChunk/8 {
+			return make([]string, n)
+		}
+		e.paths = make([]string, pathChunk)
+	}
+	p := e.paths[:n:n]
+	e.paths = e.paths[n:]
+	return p
 }
 
 // channelSet is the Channels of a row for journey.channels, shared by all
