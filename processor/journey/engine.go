@@ -37,9 +37,20 @@ type Engine struct {
 	now       func() time.Time
 	customers map[string]*customer
 	// armed are the customers an absence rule waits on, for Tick.
-	armed    map[string]*customer
-	names    map[string]string // interned event names and channels
-	findings []rules.Finding   // scratch, reused by every Apply
+	armed map[string]*customer
+	// names interns event names and channels: journeys hold their index
+	// in nameList.
+	names    map[string]uint16
+	nameList []string
+	// channelSets are the Channels of rows by journey.channels, so that
+	// rows of journeys with the same channels share one array.
+	channelSets map[uint64][]string
+	// wide holds the path and channels of the journeys that keep them as
+	// strings (journey.wide).
+	wide map[*journey]*wide
+	// paths is where rows' Path arrays are cut from (see rowPath).
+	paths    []string
+	findings []rules.Finding // scratch, reused by every Apply
 }
 
 // customer is the state held per customer.
@@ -49,7 +60,6 @@ type customer struct {
 	// window; kept across journeys, as a window may be longer than the
 	// inactivity timeout.
 	rules rules.State
-	armed bool // in Engine.armed
 	// offset is the highest Kafka offset applied: the cause of rows that
 	// time alone produces (CloseIdle, Tick). See Version in the doc.
 	offset int64
@@ -66,14 +76,9 @@ func New(cfg Config, now func() time.Time) *Engine {
 		now = time.Now
 	}
 	cfg = cfg.withDefaults()
-	return &Engine{
-		cfg:       cfg,
-		rules:     cfg.Rules,
-		now:       now,
-		customers: make(map[string]*customer),
-		armed:     make(map[string]*customer),
-		names:     make(map[string]string),
-	}
+	e := &Engine{cfg: cfg, rules: cfg.Rules, now: now}
+	e.Reset()
+	return e
 }
 
 // Config returns the configuration in use, with defaults filled in.
@@ -105,12 +110,14 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 	j := &c.journey
 	c.offset = max(c.offset, tp.KafkaOffset)
 	cause := c.offset
-	if j.id != "" && j.contains(h) {
+	if j.started && j.contains(h) {
 		return Result{Duplicate: true}
 	}
 	at := tp.Timestamp
-	if j.id != "" && at.Before(j.endedAt) {
-		at = j.endedAt // out of order: happens at the journey's current time
+	if j.started {
+		if end := j.endedAt(); at.Before(end) {
+			at = end // out of order: happens at the journey's current time
+		}
 	}
 
 	out := &applyOut{}
@@ -120,24 +127,25 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 	// is open, before the gap may close it.
 	found := e.rules.Expire(&c.rules, at, e.findings[:0])
 	for _, f := range found {
-		if f.JourneyID == j.id && j.status == statusOpen {
+		if j.status == statusOpen && j.is(f.JourneyID) {
 			j.friction++
 		}
 	}
 	expired := len(found)
 	switch {
-	case j.id == "" || j.status != statusOpen:
-		*j = newJourney(customerID, tp.MessageID, at)
-	case at.Sub(j.endedAt) > e.cfg.InactivityTimeout:
+	case !j.started || j.status != statusOpen:
+		e.begin(j, customerID, tp.MessageID, at)
+	case at.Sub(j.endedAt()) > e.cfg.InactivityTimeout:
 		j.status = statusAbandoned
-		res.Journeys = append(res.Journeys, j.row(customerID, cause))
-		*j = newJourney(customerID, tp.MessageID, at)
+		res.Journeys = append(res.Journeys, e.row(j, customerID, j.hexID(), cause))
+		e.begin(j, customerID, tp.MessageID, at)
 	}
-	j.add(h, e.intern(tp.Event), e.intern(tp.Channel), at)
+	jid := j.hexID()
+	e.add(j, h, tp.Event, tp.Channel, at)
 
 	found = e.rules.Apply(&c.rules, rules.Event{
 		MessageID: tp.MessageID, Name: tp.Event, Channel: tp.Channel,
-		Properties: tp.Properties, At: at, JourneyID: j.id,
+		Properties: tp.Properties, At: at, JourneyID: jid,
 	}, found)
 	j.friction += uint32(len(found) - expired)
 	if len(found) > 0 {
@@ -145,7 +153,7 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 		for i, f := range found {
 			journeyID := f.JourneyID
 			if journeyID == "" {
-				journeyID = j.id
+				journeyID = jid
 			}
 			res.Flags[i] = e.flag(customerID, journeyID, f, cause)
 		}
@@ -160,11 +168,14 @@ func (e *Engine) apply(customerID string, c *customer, tp schemas.Touchpoint) Re
 	}
 
 	out.tp = tp
-	out.tp.JourneyID = j.id
+	out.tp.JourneyID = jid
 	// A touchpoint forwarded from an id merged into this customer arrives
 	// with a version above its old row's, which it keeps if higher.
 	out.tp.Version = max(tp.Version, uint64(tp.KafkaOffset)+1)
-	res.Journeys = append(res.Journeys, j.row(customerID, cause))
+	res.Journeys = append(res.Journeys, e.row(j, customerID, jid, cause))
+	if j.status != statusOpen {
+		e.closed(j)
+	}
 	return res
 }
 
@@ -176,11 +187,12 @@ func (e *Engine) CloseIdle(now time.Time) []schemas.Journey {
 	var rows []schemas.Journey
 	for id, c := range e.customers {
 		j := &c.journey
-		if j.id == "" || j.status != statusOpen || now.Sub(j.endedAt) <= e.cfg.InactivityTimeout {
+		if !j.started || j.status != statusOpen || now.Sub(j.endedAt()) <= e.cfg.InactivityTimeout {
 			continue
 		}
 		j.status = statusAbandoned
-		rows = append(rows, j.row(id, c.offset))
+		rows = append(rows, e.row(j, id, j.hexID(), c.offset))
+		e.closed(j)
 	}
 	slices.SortFunc(rows, func(a, b schemas.Journey) int { return strings.Compare(a.JourneyID, b.JourneyID) })
 	return rows
@@ -198,7 +210,7 @@ func (e *Engine) Tick(now time.Time) []schemas.FrictionFlag {
 	for id, c := range e.armed {
 		found := e.rules.Expire(&c.rules, now, e.findings[:0])
 		for _, f := range found {
-			if f.JourneyID == c.journey.id && c.journey.status == statusOpen {
+			if c.journey.status == statusOpen && c.journey.is(f.JourneyID) {
 				c.journey.friction++
 			}
 			flags = append(flags, e.flag(id, f.JourneyID, f, c.offset))
@@ -214,12 +226,12 @@ func (e *Engine) Tick(now time.Time) []schemas.FrictionFlag {
 // track keeps Engine.armed in step with a customer's absence deadlines.
 func (e *Engine) track(id string, c *customer) {
 	switch pending := c.rules.Pending(); {
-	case pending && !c.armed:
+	case pending && !c.journey.armed:
 		e.armed[id] = c
-		c.armed = true
-	case !pending && c.armed:
+		c.journey.armed = true
+	case !pending && c.journey.armed:
 		delete(e.armed, id)
-		c.armed = false
+		c.journey.armed = false
 	}
 }
 
@@ -231,7 +243,7 @@ func (e *Engine) track(id string, c *customer) {
 func (e *Engine) EvictIdle(now time.Time) int {
 	n := 0
 	for id, c := range e.customers {
-		if c.journey.id != "" && c.journey.status == statusOpen {
+		if c.journey.started && c.journey.status == statusOpen {
 			continue
 		}
 		if !e.rules.Idle(&c.rules, now) {
@@ -297,10 +309,10 @@ func (e *Engine) Horizon() time.Duration { return e.rules.Horizon() }
 // engine holds them.
 func (e *Engine) Latest(customerID string) (time.Time, bool) {
 	c, ok := e.customers[customerID]
-	if !ok || c.journey.id == "" {
+	if !ok || !c.journey.started {
 		return time.Time{}, false
 	}
-	return c.journey.endedAt, true
+	return c.journey.endedAt(), true
 }
 
 // Settle is Tick and CloseIdle for one customer: what time passing at now
@@ -313,7 +325,7 @@ func (e *Engine) Settle(customerID string, now time.Time) ([]schemas.FrictionFla
 	var flags []schemas.FrictionFlag
 	found := e.rules.Expire(&c.rules, now, e.findings[:0])
 	for _, f := range found {
-		if f.JourneyID == c.journey.id && c.journey.status == statusOpen {
+		if c.journey.status == statusOpen && c.journey.is(f.JourneyID) {
 			c.journey.friction++
 		}
 		flags = append(flags, e.flag(customerID, f.JourneyID, f, c.offset))
@@ -322,15 +334,20 @@ func (e *Engine) Settle(customerID string, now time.Time) ([]schemas.FrictionFla
 	e.findings = found[:0]
 	e.track(customerID, c)
 	j := &c.journey
-	if j.id == "" || j.status != statusOpen || now.Sub(j.endedAt) <= e.cfg.InactivityTimeout {
+	if !j.started || j.status != statusOpen || now.Sub(j.endedAt()) <= e.cfg.InactivityTimeout {
 		return flags, nil
 	}
 	j.status = statusAbandoned
-	return flags, []schemas.Journey{j.row(customerID, c.offset)}
+	rows := []schemas.Journey{e.row(j, customerID, j.hexID(), c.offset)}
+	e.closed(j)
+	return flags, rows
 }
 
 // Forget drops the state held for a customer.
 func (e *Engine) Forget(customerID string) {
+	if c, ok := e.customers[customerID]; ok && c.journey.wide {
+		delete(e.wide, &c.journey)
+	}
 	delete(e.customers, customerID)
 	delete(e.armed, customerID)
 }
@@ -348,20 +365,175 @@ func (e *Engine) Len() int { return len(e.customers) }
 func (e *Engine) Reset() {
 	e.customers = make(map[string]*customer)
 	e.armed = make(map[string]*customer)
-	e.names = make(map[string]string)
+	e.names = make(map[string]uint16)
+	e.nameList = nil
+	e.channelSets = make(map[uint64][]string)
+	e.wide = make(map[*journey]*wide)
+	e.paths = nil
 }
 
-// intern returns a shared copy of an event name or channel: millions of
-// customers then hold the same few strings instead of one copy per
-// touchpoint.
-func (e *Engine) intern(s string) string {
-	if v, ok := e.names[s]; ok {
-		return v
+// intern returns the index of an event name or channel in e.nameList:
+// millions of customers then hold two bytes per touchpoint instead of a
+// string. ok is false when the table is full.
+func (e *Engine) intern(s string) (i uint16, ok bool) {
+	if i, ok := e.names[s]; ok {
+		return i, true
 	}
-	if len(e.names) >= maxInterned {
-		return s
+	if len(e.nameList) >= maxInterned {
+		return 0, false
 	}
 	s = strings.Clone(s)
-	e.names[s] = s
-	return s
+	i = uint16(len(e.nameList))
+	e.names[s] = i
+	e.nameList = append(e.nameList, s)
+	return i, true
+}
+
+// begin starts the customer's next journey.
+func (e *Engine) begin(j *journey, customerID, firstMessageID string, at time.Time) {
+	if j.wide {
+		delete(e.wide, j)
+	}
+	j.begin(customerID, firstMessageID, at)
+}
+
+// closed lets go of what only rows needed: a closed journey emits no more
+// rows, and its steps keep the duplicate check.
+func (e *Engine) closed(j *journey) {
+	if j.wide {
+		delete(e.wide, j)
+		j.wide = false
+	}
+}
+
+// add appends a touchpoint that happened at the (clamped) time at.
+func (e *Engine) add(j *journey, h uint64, event, channel string, at time.Time) {
+	name, ok := e.intern(event)
+	if !j.wide && (!ok || len(j.steps) >= widePath) {
+		e.widen(j)
+	}
+	j.steps = append(grow(j.steps), h&hashMask|uint64(name))
+	if j.wide {
+		w := e.wide[j]
+		if ok {
+			event = e.nameList[name]
+		}
+		w.path = append(w.path, event)
+		j.steps[len(j.steps)-1] &= hashMask
+	}
+	j.endSec, j.endNsec = unixTime(at)
+	if channel == "" {
+		return
+	}
+	ch, ok := e.intern(channel)
+	if !j.wide && ok {
+		for k := 0; k < maxChannels; k++ {
+			v := j.channels >> (k * nameBits) & nameMask
+			if v == uint64(ch)+1 {
+				return
+			}
+			if v == 0 {
+				j.channels |= (uint64(ch) + 1) << (k * nameBits)
+				return
+			}
+		}
+	}
+	if !j.wide {
+		e.widen(j)
+	}
+	w := e.wide[j]
+	if ok {
+		channel = e.nameList[ch]
+	}
+	if !slices.Contains(w.channels, channel) {
+		w.channels = append(w.channels, channel)
+	}
+}
+
+// widen moves a journey's path and channels to strings (see wide).
+func (e *Engine) widen(j *journey) {
+	w := &wide{path: make([]string, len(j.steps), max(2*len(j.steps), 4))}
+	for i, s := range j.steps {
+		w.path[i] = e.nameList[s&nameMask]
+		j.steps[i] = s & hashMask
+	}
+	w.channels = e.channelList(j.channels)
+	j.channels = 0
+	j.wide = true
+	e.wide[j] = w
+}
+
+// channelList is the channels of journey.channels in order.
+func (e *Engine) channelList(packed uint64) []string {
+	var cs []string
+	for ; packed != 0; packed >>= nameBits {
+		cs = append(cs, e.nameList[packed&nameMask-1])
+	}
+	return cs
+}
+
+// row is the journey's row; id is its hex, cause the Kafka offset of the
+// record that made this change (see Version in the package doc).
+func (e *Engine) row(j *journey, customerID, id string, cause int64) schemas.Journey {
+	n := len(j.steps)
+	var path, channels []string
+	if j.wide {
+		w := e.wide[j]
+		path = w.path[:n:n]
+		channels = w.channels[:len(w.channels):len(w.channels)]
+	} else {
+		path = e.rowPath(n)
+		for i, s := range j.steps {
+			path[i] = e.nameList[s&nameMask]
+		}
+		channels = e.channelSet(j.channels)
+	}
+	return schemas.Journey{
+		JourneyID:     id,
+		CustomerID:    customerID,
+		StartedAt:     j.startedAt(),
+		EndedAt:       j.endedAt(),
+		Status:        statusNames[j.status],
+		Touchpoints:   uint32(n),
+		Channels:      channels,
+		Path:          path,
+		FrictionCount: j.friction,
+		Revenue:       j.revenue,
+		Version:       uint64(cause+1)*4 + uint64(j.status),
+	}
+}
+
+// pathChunk is how many path elements rowPath allocates at once.
+const pathChunk = 1024
+
+// rowPath returns an array of n elements for a row's Path. Rows' arrays are
+// cut from shared chunks, one allocation for many rows: a chunk lives as
+// long as the rows cut from it, that is about a batch in the processor.
+func (e *Engine) rowPath(n int) []string {
+	if n > len(e.paths) {
+		if n > pathChunk/8 {
+			return make([]string, n)
+		}
+		e.paths = make([]string, pathChunk)
+	}
+	p := e.paths[:n:n]
+	e.paths = e.paths[n:]
+	return p
+}
+
+// channelSet is the Channels of a row for journey.channels, shared by all
+// rows with the same channels (their capacity is capped).
+func (e *Engine) channelSet(packed uint64) []string {
+	if packed == 0 {
+		return nil
+	}
+	if cs, ok := e.channelSets[packed]; ok {
+		return cs
+	}
+	cs := e.channelList(packed)
+	cs = cs[:len(cs):len(cs)]
+	if len(e.channelSets) < maxInterned {
+		e.channelSets[packed] = cs
+	}
+	return cs
 }

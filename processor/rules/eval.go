@@ -55,13 +55,85 @@ type entry struct {
 	marks []mark
 }
 
-// mark is one remembered touchpoint.
+// mark is one remembered touchpoint. It must not keep the strings of the
+// touchpoint it came from alive (a message id, or the properties a key was
+// read from, hold a decoded batch's bytes), so it copies what it keeps.
 type mark struct {
 	at      int64 // event time, Unix nanoseconds
 	due     int64 // absence: the deadline
-	id      string
+	id      msgID
 	key     string // the same-property value
 	journey string // absence: the journey of the first touchpoint
+}
+
+// msgID is a message id as a mark holds it: a canonical UUID (the usual
+// form, which ingest also gives an event without one) as its 16 bytes, any
+// other id as a string.
+type msgID struct {
+	s    string // the id, unless uuid holds it
+	uuid [16]byte
+}
+
+func newMsgID(id string) msgID {
+	if u, ok := parseUUID(id); ok && u != [16]byte{} {
+		return msgID{uuid: u}
+	}
+	return msgID{s: id}
+}
+
+func (m msgID) String() string {
+	if m.s != "" || m.uuid == [16]byte{} {
+		return m.s
+	}
+	const hexDigits = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i, c := range m.uuid {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// parseUUID reads a UUID in its canonical text form (lower-case hex,
+// 8-4-4-4-12), the only form that String gives back unchanged.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return u, false
+			}
+			i++
+			continue
+		}
+		hi, ok1 := hexValue(s[i])
+		lo, ok2 := hexValue(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 func (st *State) marks(rule int) []mark {
@@ -188,7 +260,7 @@ func push(marks []mark, m mark) []mark {
 func ids(marks []mark, extra ...string) []string {
 	out := make([]string, 0, len(marks)+len(extra))
 	for _, m := range marks {
-		out = append(out, m.id)
+		out = append(out, m.id.String())
 	}
 	return append(out, extra...)
 }
@@ -196,7 +268,7 @@ func ids(marks []mark, extra ...string) []string {
 func (s *Set) countBefore(st *State, r *Rule, kind roleKind, ev Event, at int64, p *props, out []Finding) []Finding {
 	marks := prune(st.marks(r.index), at-int64(r.window))
 	if kind == roleCount {
-		st.setMarks(r.index, push(marks, mark{at: at, id: ev.MessageID}))
+		st.setMarks(r.index, push(marks, mark{at: at, id: newMsgID(ev.MessageID)}))
 		return out
 	}
 	// The anchor: only what came since the previous anchor counts.
@@ -218,7 +290,7 @@ func (s *Set) repeatWithin(st *State, r *Rule, ev Event, at int64, p *props, out
 			return out // without the property it cannot repeat anything
 		}
 	}
-	marks := push(prune(st.marks(r.index), at-int64(r.window)), mark{at: at, id: ev.MessageID, key: key})
+	marks := push(prune(st.marks(r.index), at-int64(r.window)), mark{at: at, id: newMsgID(ev.MessageID), key: strings.Clone(key)})
 	st.setMarks(r.index, marks)
 	n := 0
 	for _, m := range marks {
@@ -232,7 +304,7 @@ func (s *Set) repeatWithin(st *State, r *Rule, ev Event, at int64, p *props, out
 	evidence := make([]string, 0, n)
 	for _, m := range marks {
 		if m.key == key {
-			evidence = append(evidence, m.id)
+			evidence = append(evidence, m.id.String())
 		}
 	}
 	d := newDetails()
@@ -260,7 +332,7 @@ func (s *Set) sequence(st *State, r *Rule, kind roleKind, ev Event, at int64, p 
 			marks = marks[:0]
 		}
 	case roleA:
-		marks = push(marks, mark{at: at, id: ev.MessageID})
+		marks = push(marks, mark{at: at, id: newMsgID(ev.MessageID)})
 	}
 	st.setMarks(r.index, marks)
 	return out
@@ -285,7 +357,7 @@ func (s *Set) absenceBefore(st *State, r *Rule, kind roleKind, ev Event, at int6
 		if len(marks) == 0 {
 			marks = make([]mark, 1)
 		}
-		marks[0] = mark{at: at, id: ev.MessageID}
+		marks[0] = mark{at: at, id: newMsgID(ev.MessageID)}
 		st.setMarks(r.index, marks)
 		return out
 	}
@@ -330,7 +402,7 @@ func (s *Set) absenceAfter(st *State, r *Rule, kind roleKind, ev Event, at int64
 		}
 		due = at + int64(r.window)
 	}
-	st.setMarks(r.index, push(marks, mark{at: at, due: due, id: ev.MessageID, key: key, journey: ev.JourneyID}))
+	st.setMarks(r.index, push(marks, mark{at: at, due: due, id: newMsgID(ev.MessageID), key: strings.Clone(key), journey: ev.JourneyID}))
 	if st.due == 0 || due < st.due {
 		st.due = due
 	}
@@ -374,6 +446,7 @@ func (s *Set) Expire(st *State, now time.Time, out []Finding) []Finding {
 				kept = append(kept, m)
 				continue
 			}
+			id := m.id.String()
 			d := newDetails()
 			due := time.Unix(0, m.due).UTC()
 			d.str("due", due.Format(time.RFC3339Nano))
@@ -381,8 +454,8 @@ func (s *Set) Expire(st *State, now time.Time, out []Finding) []Finding {
 				d.str(r.same, m.key)
 			}
 			out = append(out, Finding{
-				Rule: r, Key: m.id, JourneyID: m.journey, At: due, Severity: r.Severity,
-				Evidence: []string{m.id}, Details: d.close(),
+				Rule: r, Key: id, JourneyID: m.journey, At: due, Severity: r.Severity,
+				Evidence: []string{id}, Details: d.close(),
 			})
 		}
 		clear(e.marks[len(kept):])

@@ -328,3 +328,28 @@ func TestPropsLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkMessageIDComesBackUnchanged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		id     string
+		packed bool
+	}{
+		{"canonical uuid is held as bytes", "0190a3b4-4b1d-4c2e-9f00-00000000002a", true},
+		{"upper-case uuid stays a string", "0190A3B4-4B1D-4C2E-9F00-00000000002A", false},
+		{"uuid without dashes stays a string", "0190a3b44b1d4c2e9f0000000000002a00aa", false},
+		{"all-zero uuid stays a string", "00000000-0000-0000-0000-000000000000", false},
+		{"other id stays a string", "ajs-next-1712345678901-abc", false},
+		{"empty id", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMsgID(tc.id)
+			if got := m.String(); got != tc.id {
+				t.Errorf("got %q back", got)
+			}
+			if packed := m.s == "" && tc.id != ""; packed != tc.packed {
+				t.Errorf("packed %v, want %v", packed, tc.packed)
+			}
+		})
+	}
+}
