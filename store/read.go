@@ -26,8 +26,10 @@ type StoredMessage struct {
 func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]StoredMessage, error) {
 	found := make(map[string]StoredMessage)
 	// One query per chunk: the ids are sent as literals, and ClickHouse
-	// refuses a query over max_query_size (256 KiB by default).
-	const chunk = 2000
+	// refuses a query over max_query_size (256 KiB by default; Open raises
+	// it to 64 MiB, which 20,000 ids of 36 bytes fit in many times over). A
+	// round trip per 2,000 ids cost the processor a third of its throughput.
+	const chunk = 20000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		if err := s.storedMessageIDs(ctx, part, found); err != nil {
