@@ -208,16 +208,7 @@ func (e *Engine) CloseIdle(now time.Time) []schemas.Journey {
 func (e *Engine) Tick(now time.Time) []schemas.FrictionFlag {
 	var flags []schemas.FrictionFlag
 	for id, c := range e.armed {
-		found := e.rules.Expire(&c.rules, now, e.findings[:0])
-		for _, f := range found {
-			if c.journey.status == statusOpen && c.journey.is(f.JourneyID) {
-				c.journey.friction++
-			}
-			flags = append(flags, e.flag(id, f.JourneyID, f, c.offset))
-		}
-		clear(found)
-		e.findings = found[:0]
-		e.track(id, c)
+		flags = e.expire(id, c, now, flags)
 	}
 	slices.SortFunc(flags, func(a, b schemas.FrictionFlag) int { return strings.Compare(a.FlagID, b.FlagID) })
 	return flags
@@ -315,6 +306,22 @@ func (e *Engine) Latest(customerID string) (time.Time, bool) {
 	return c.journey.endedAt(), true
 }
 
+// expire appends to flags the customer's absences whose deadline is before
+// now, counting each on its journey while that is open.
+func (e *Engine) expire(id string, c *customer, now time.Time, flags []schemas.FrictionFlag) []schemas.FrictionFlag {
+	found := e.rules.Expire(&c.rules, now, e.findings[:0])
+	for _, f := range found {
+		if c.journey.status == statusOpen && c.journey.is(f.JourneyID) {
+			c.journey.friction++
+		}
+		flags = append(flags, e.flag(id, f.JourneyID, f, c.offset))
+	}
+	clear(found)
+	e.findings = found[:0]
+	e.track(id, c)
+	return flags
+}
+
 // Settle is Tick and CloseIdle for one customer: what time passing at now
 // produces for them without a touchpoint.
 func (e *Engine) Settle(customerID string, now time.Time) ([]schemas.FrictionFlag, []schemas.Journey) {
@@ -322,17 +329,7 @@ func (e *Engine) Settle(customerID string, now time.Time) ([]schemas.FrictionFla
 	if !ok {
 		return nil, nil
 	}
-	var flags []schemas.FrictionFlag
-	found := e.rules.Expire(&c.rules, now, e.findings[:0])
-	for _, f := range found {
-		if c.journey.status == statusOpen && c.journey.is(f.JourneyID) {
-			c.journey.friction++
-		}
-		flags = append(flags, e.flag(customerID, f.JourneyID, f, c.offset))
-	}
-	clear(found)
-	e.findings = found[:0]
-	e.track(customerID, c)
+	flags := e.expire(customerID, c, now, nil)
 	j := &c.journey
 	if !j.started || j.status != statusOpen || now.Sub(j.endedAt()) <= e.cfg.InactivityTimeout {
 		return flags, nil

@@ -289,3 +289,28 @@ func TestRestoreFromALaterJourney(t *testing.T) {
 		t.Errorf("folding journey 2 alone should miss the earlier contact (warning, not critical); got %+v", c.flags)
 	}
 }
+
+func TestSettleFiresAndClosesOneCustomer(t *testing.T) {
+	e := New(Config{}, fakeClock)
+	promise := `{"promise_id":"x","due_at":"2026-03-05T09:00:00Z"}`
+	e.Apply(ev("pm", "promise_made", 0, promise))
+	e.Apply(forCustomer("other", ev("pm2", "promise_made", 0, promise)))
+
+	if flags, rows := e.Settle("c-1", day(1)); len(flags)+len(rows) != 0 {
+		t.Fatalf("before the due time: flags %+v, rows %+v", flags, rows)
+	}
+	flags, rows := e.Settle("c-1", day(40))
+	if len(flags) != 1 || flags[0].Rule != "promise_not_kept" || flags[0].CustomerID != "c-1" {
+		t.Errorf("flags %+v, want c-1's promise not kept", flags)
+	}
+	if len(rows) != 1 || rows[0].Status != schemas.JourneyAbandoned || rows[0].FrictionCount != 1 {
+		t.Errorf("rows %+v, want c-1's journey abandoned with the flag counted", rows)
+	}
+	if f, r := e.Settle("nobody", day(40)); f != nil || r != nil {
+		t.Errorf("an unknown customer settled to %+v, %+v", f, r)
+	}
+	// The other customer is untouched: Tick still fires their promise.
+	if got := e.Tick(day(40)); len(got) != 1 || got[0].CustomerID != "other" {
+		t.Errorf("Tick after Settle: %+v, want only other's flag", got)
+	}
+}
