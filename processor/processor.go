@@ -36,7 +36,7 @@ type Sink interface {
 	PartitionJourneySpans(ctx context.Context, partitions []int32, since time.Time) ([]store.JourneySpan, error)
 	// JourneyTouchpoints loads the touchpoints of the journeys, per
 	// customer in event-time order.
-	JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
+	JourneyTouchpoints(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error)
 	// PartitionCustomers lists the customers with touchpoints stored from
 	// the partitions.
 	PartitionCustomers(ctx context.Context, partitions []int32) ([]string, error)

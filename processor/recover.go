@@ -34,8 +34,9 @@ type generation struct {
 // exact, and the journeys to fold, which reach the engine's Horizon further
 // back (friction rules look back across journeys).
 type restorePlan struct {
-	from     map[string]time.Time
-	journeys []string
+	from      map[string]time.Time
+	customers []string
+	journeys  []string
 }
 
 // planRestore picks, for each customer in spans (customer by customer,
@@ -59,6 +60,7 @@ func (p *Processor) planRestore(spans []store.JourneySpan, interesting func(stor
 			}
 		}
 		plan.from[customer[0].CustomerID] = from
+		plan.customers = append(plan.customers, customer[0].CustomerID)
 		// Journeys do not overlap, so those that end after the fold's
 		// start are a suffix.
 		for _, sp := range customer {
@@ -112,7 +114,7 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 			return err
 		}
 		plan := p.planRestore(spans, func(sp store.JourneySpan) bool { return sp.Open })
-		history, err := p.sink.JourneyTouchpoints(ctx, plan.journeys)
+		history, err := p.sink.JourneyTouchpoints(ctx, plan.customers, plan.journeys)
 		if err != nil {
 			return err
 		}
@@ -184,7 +186,7 @@ func (p *Processor) restoreUnknown(ctx context.Context, g *generation, tps []sch
 			return err
 		}
 		plan = p.planRestore(spans, nil)
-		history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys)
+		history, err = p.sink.JourneyTouchpoints(ctx, plan.customers, plan.journeys)
 		return err
 	})
 	if err != nil {
@@ -245,7 +247,7 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 				scope[sp.CustomerID] = append(scope[sp.CustomerID], sp.JourneyID)
 			}
 		}
-		if history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys); err != nil {
+		if history, err = p.sink.JourneyTouchpoints(ctx, plan.customers, plan.journeys); err != nil {
 			return err
 		}
 		if journeys, flags, err = p.storedRows(ctx, customers); err != nil {

@@ -27,8 +27,10 @@ type refoldPlan struct {
 	from map[string]time.Time
 	// scope holds the stored journeys that start at or after from.
 	scope map[string][]string
-	// journeys to fold: those ending within the rules' horizon before from.
-	journeys []string
+	// journeys to fold: those ending within the rules' horizon before
+	// from, of customers.
+	customers []string
+	journeys  []string
 }
 
 // planRefold picks, per customer, what the touchpoints from tmin on can
@@ -61,6 +63,7 @@ func (p *Processor) planRefold(spans []store.JourneySpan, tmin map[string]time.T
 			}
 		}
 		plan.from[c] = from
+		plan.customers = append(plan.customers, c)
 		for _, sp := range customer {
 			if !sp.End.Before(from.Add(-depth)) {
 				plan.journeys = append(plan.journeys, sp.JourneyID)
@@ -100,7 +103,7 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 			return err
 		}
 		plan = p.planRefold(spans, tmin)
-		if history, err = p.sink.JourneyTouchpoints(ctx, plan.journeys); err != nil {
+		if history, err = p.sink.JourneyTouchpoints(ctx, plan.customers, plan.journeys); err != nil {
 			return err
 		}
 		journeys, flags, err = p.storedRows(ctx, customers)

@@ -77,7 +77,7 @@ func (s *Store) CustomerTouchpoints(ctx context.Context, customerIDs []string) (
 	want := stringSet(customerIDs)
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE message_id IN (SELECT message_id FROM touchpoints WHERE customer_id IN ?)
+WHERE message_id IN (SELECT message_id FROM touchpoints_by_customer WHERE customer_id IN ?)
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		if want[tp.CustomerID] {

@@ -96,7 +96,7 @@ type JourneySpan struct {
 // selects, customer by customer, oldest journey first; the first %s says
 // whether a journey is open.
 const spanQuery = `SELECT customer_id, journey_id, min(timestamp_ms), max(timestamp_ms), %s
-FROM touchpoints FINAL
+FROM touchpoints_by_customer FINAL
 WHERE customer_id IN (%s) AND late = 0
 GROUP BY customer_id, journey_id
 ORDER BY customer_id, min(timestamp_ms), journey_id`
@@ -182,20 +182,21 @@ func (s *Store) PartitionCustomers(ctx context.Context, partitions []int32) ([]s
 	return out, nil
 }
 
-// JourneyTouchpoints returns the touchpoints of the given journeys,
-// customer by customer in event-time order.
-func (s *Store) JourneyTouchpoints(ctx context.Context, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
+// JourneyTouchpoints returns the touchpoints of the given journeys of the
+// customers, customer by customer in event-time order.
+func (s *Store) JourneyTouchpoints(ctx context.Context, customerIDs, journeyIDs []string) (map[string][]schemas.Touchpoint, error) {
 	out := make(map[string][]schemas.Touchpoint)
-	if len(journeyIDs) == 0 {
+	if len(journeyIDs) == 0 || len(customerIDs) == 0 {
 		return out, nil
 	}
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE journey_id IN ? AND late = 0
+WHERE message_id IN (SELECT message_id FROM touchpoints_by_customer WHERE customer_id IN ? AND journey_id IN ?)
+  AND customer_id IN ? AND journey_id IN ? AND late = 0
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
-	}, q, set(journeyIDs))
+	}, q, set(customerIDs), set(journeyIDs), set(customerIDs), set(journeyIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load touchpoints of %d journeys: %w", len(journeyIDs), err)
 	}
@@ -229,14 +230,16 @@ func (s *Store) DayHistory(ctx context.Context, days []CustomerDay, tz string) (
 	}
 	q := `SELECT ` + touchpointColumns + `
 FROM touchpoints FINAL
-WHERE customer_id IN ? AND late = 0
+WHERE message_id IN (SELECT message_id FROM touchpoints_by_customer WHERE customer_id IN ?)
+  AND customer_id IN ? AND late = 0
   AND ((customer_id, toYYYYMMDD(timestamp, ?)) IN (?)
        OR (customer_id, toYYYYMMDD(timestamp, ?)) IN (
-           SELECT customer_id, toYYYYMMDD(max(timestamp), ?) FROM touchpoints WHERE customer_id IN ? AND late = 0 GROUP BY customer_id))
+           SELECT customer_id, toYYYYMMDD(toDateTime(intDiv(max(timestamp_ms), 1000)), ?)
+           FROM touchpoints_by_customer FINAL WHERE customer_id IN ? AND late = 0 GROUP BY customer_id))
 ORDER BY customer_id, timestamp_ms, message_id`
 	err := s.scanTouchpoints(ctx, func(tp schemas.Touchpoint) {
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
-	}, q, set(customers), tz, pairs, tz, tz, set(customers))
+	}, q, set(customers), set(customers), tz, pairs, tz, tz, set(customers))
 	if err != nil {
 		return nil, fmt.Errorf("load %d customer days: %w", len(days), err)
 	}

@@ -160,7 +160,7 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 		t.Errorf("with bob's open journey = %s %+v, want j1,j2,j3 with only j3 open", got, recent)
 	}
 
-	history, err := s.JourneyTouchpoints(ctx, []string{"j1", "j3"})
+	history, err := s.JourneyTouchpoints(ctx, []string{"alice", "bob"}, []string{"j1", "j3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +225,42 @@ func TestStoredMessageIDsTakesABatchOfTwentyThousandUUIDs(t *testing.T) {
 	}
 	if len(stored) != 2 || stored[ids[7]].JourneyID != "j1" || stored[ids[19999]].JourneyID != "j2" {
 		t.Fatalf("StoredMessageIDs = %v, want the two stored ids", stored)
+	}
+}
+
+// Reads by customer go through touchpoints_by_customer: a touchpoint
+// rewritten into another journey, or under another customer, is read where
+// its latest row puts it.
+func TestReadsByCustomerFollowRewrites(t *testing.T) {
+	s := chtest.Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	first := []schemas.Touchpoint{tp("m1", "anon", "ja", "page", t0), tp("m2", "bob", "j1", "call", t0), tp("m3", "bob", "j1", "call", t0.Add(time.Hour))}
+	if err := s.InsertTouchpoints(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	moved := tp("m1", "bob", "j1", "page", t0.Add(-time.Hour)) // stitched to bob
+	moved.Version = 2
+	split := tp("m3", "bob", "j2", "call", t0.Add(time.Hour)) // refolded into a new journey
+	split.Version = 2
+	if err := s.InsertTouchpoints(ctx, []schemas.Touchpoint{moved, split}); err != nil {
+		t.Fatal(err)
+	}
+	spans, err := s.JourneySpans(ctx, []string{"bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spanIDs(spans); got != "j1,j2" || !spans[0].Start.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("bob's spans %s %+v, want j1 (from the stitched page) then j2", got, spans)
+	}
+	history, err := s.JourneyTouchpoints(ctx, []string{"bob", "anon"}, []string{"j1", "ja"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(history["bob"]); got != "m1,m2" {
+		t.Errorf("bob's j1 = %s, want m1,m2 (m3 moved to j2)", got)
+	}
+	if got := ids(history["anon"]); got != "" {
+		t.Errorf("anon still has %s, though m1 moved to bob", got)
 	}
 }
