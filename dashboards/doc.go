@@ -1,5 +1,5 @@
 // Package dashboards owns the Grafana side of Journeys: the dashboard JSON
-// (cx-overview.json, friction.json, journeys.json and customer.json for CX
+// (cx-overview.json, friction.json, journeys.json, customer.json and engagement.json for CX
 // teams on ClickHouse, pipeline-health.json for operators on Prometheus),
 // the Grafana provisioning of the data sources,
 // dashboards and ClickHouse alert rules (provisioning/), the Prometheus

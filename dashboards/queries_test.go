@@ -41,6 +41,11 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 	}
 	results := map[string][][]any{}
 	for _, d := range ds {
+		if d.UID == "journeys-engagement" {
+			// The fixture holds no engagement; its panels are checked
+			// against the simulator's ground truth in internal/pipeline.
+			continue
+		}
 		for _, q := range append(d.VariableQueries(), d.Queries()...) {
 			if definesVariable(d, "customer_id") {
 				q = q.With("customer_id", "c1")

@@ -75,7 +75,7 @@
 // Every call is checked against schemas/events/envelope.json and, for the
 // known events (page, call, purchase, email, chat, store_visit, ticket,
 // survey_response, review, referral, idea_submitted, idea_status_changed,
-// promise_made, promise_kept, trial_started, trial_ending,
+// community_answer, promise_made, promise_kept, trial_started, trial_ending,
 // subscription_started, subscription_cancelled, checkout_started), the
 // event's properties schema. Other custom events pass with the envelope
 // checked, unless the source's allowed_events leaves them out. The

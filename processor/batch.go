@@ -66,6 +66,18 @@ type output struct {
 	index       map[string]int // journey id → position in journeys
 	flags       []schemas.FrictionFlag
 	sessions    map[string]schemas.Session // latest row per session
+	// profiles are the customers whose customers row is derived again
+	// after the batch's touchpoints are written: those of touchpoints
+	// and those of replayed records (profile.go).
+	profiles map[string]struct{}
+}
+
+// touchProfile marks a customer's profile to be derived again.
+func (o *output) touchProfile(customerID string) {
+	if o.profiles == nil {
+		o.profiles = map[string]struct{}{}
+	}
+	o.profiles[customerID] = struct{}{}
 }
 
 // addSession keeps the highest version of each session.
@@ -334,6 +346,15 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 		{"friction_flags", len(out.flags), func() error { return p.sink.InsertFlags(ctx, out.flags) }},
 		{"sessions", len(out.sessions), func() error { return p.sink.InsertSessions(ctx, sessionRows(out.sessions)) }},
 	}
+	for i := range out.touchpoints {
+		out.touchProfile(out.touchpoints[i].CustomerID)
+	}
+	// Last: a profile is derived from the touchpoints as stored.
+	steps = append(steps, struct {
+		table string
+		rows  int
+		fn    func() error
+	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out.profiles) }})
 	for _, s := range steps {
 		if s.rows == 0 {
 			continue

@@ -29,6 +29,17 @@
 // records the link as merged. All of it happens before the batch that
 // caused it is committed, and all of it is idempotent.
 //
+// Customer profiles (profile.go, package profile): after every batch, once
+// its touchpoints are written, the customers row of each customer the batch
+// wrote a touchpoint of, or replayed a record of, is derived again from all
+// their touchpoints as stored (touchpoints FINAL) and written last. The row
+// is a function of the stored touchpoints, so replays, take-overs, refolds
+// and forwarded touchpoints leave it exact; its version is the highest
+// version of those touchpoints (Kafka offsets), so it only grows. A merge
+// writes the linked id's row retracted with bit 62 of the version set. The
+// read is one query per batch over the touched customers' histories: its
+// cost grows with their length.
+//
 // Metrics (registered on the registry passed to New):
 //
 //	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed, forwarded, merge

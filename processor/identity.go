@@ -361,8 +361,13 @@ func (p *Processor) mergeIdentities(ctx context.Context, merges []merge, inBatch
 	var fwd []forwarded
 	var journeys []schemas.Journey
 	var flags []schemas.FrictionFlag
+	var customers []schemas.Customer
 	err := p.retry(ctx, "load merged ids' rows", func() error {
 		fwd, journeys, flags = nil, nil, nil
+		var err error
+		if customers, err = p.retractedProfiles(ctx, from); err != nil {
+			return err
+		}
 		tps, err := p.sink.CustomerTouchpoints(ctx, from)
 		if err != nil {
 			return err
@@ -415,6 +420,9 @@ func (p *Processor) mergeIdentities(ctx context.Context, merges []merge, inBatch
 		if err := p.retry(ctx, "insert retracted friction flags", func() error { return p.sink.InsertFlags(ctx, flags) }); err != nil {
 			return err
 		}
+	}
+	if err := p.retry(ctx, "insert retracted customers", func() error { return p.sink.InsertCustomers(ctx, customers) }); err != nil {
+		return err
 	}
 	rows := make([]schemas.Identity, len(merges))
 	for i, m := range merges {

@@ -266,6 +266,9 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 	trigger := map[string]int64{}
 	for i := range tps {
 		trigger[tps[i].CustomerID] = max(trigger[tps[i].CustomerID], tps[i].KafkaOffset)
+		// A crash may have come between the touchpoints and the
+		// customers insert.
+		out.touchProfile(tps[i].CustomerID)
 	}
 	wm := p.watermark(false)
 	for c, h := range history {

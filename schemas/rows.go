@@ -114,3 +114,47 @@ type Session struct {
 	ExitPage    string
 	Version     uint64
 }
+
+// Engagement tiers of a customer, highest first (see processor/profile for
+// the rules).
+const (
+	TierEngaged   = "engaged"
+	TierLoyal     = "loyal"
+	TierSatisfied = "satisfied"
+	TierBuyer     = "buyer"
+	TierProspect  = "prospect"
+)
+
+// Tiers lists the engagement tiers, highest first.
+var Tiers = []string{TierEngaged, TierLoyal, TierSatisfied, TierBuyer, TierProspect}
+
+// Customer is one row of the customers table: the profile of one customer
+// derived from all their stored touchpoints.
+type Customer struct {
+	CustomerID  string
+	FirstSeen   time.Time // event time of the first touchpoint
+	LastSeen    time.Time // event time of the latest touchpoint
+	Touchpoints uint32
+	Purchases   uint32
+	Revenue     float64
+	// Surveys counts survey answers of every kind; PositiveSurveys those
+	// in the top box (NPS 9–10, CSAT and CES at 80 % of the scale or more).
+	Surveys         uint32
+	PositiveSurveys uint32
+	// LastNPS is the score of the latest NPS answer, -1 if none.
+	LastNPS int16
+	// LastSurveyPositive says the latest survey answer was positive.
+	LastSurveyPositive bool
+	Reviews            uint32
+	Referrals          uint32
+	Ideas              uint32
+	CommunityAnswers   uint32
+	Tier               string
+	// TierSince is the event time from which the customer has been in Tier
+	// without interruption.
+	TierSince time.Time
+	// Retracted marks a customer id merged into a user: its touchpoints
+	// count in the user's row.
+	Retracted bool
+	Version   uint64
+}

@@ -176,6 +176,8 @@ func TestValidateKnownEvents(t *testing.T) {
 		{name: "idea coming soon", event: "idea_status_changed", props: `{"idea_id":"i1","status":"coming soon","previous_status":"reviewed"}`},
 		{name: "idea status outside the four", event: "idea_status_changed", props: `{"idea_id":"i1","status":"done"}`,
 			want: []string{"properties.status: expected one of under review, reviewed, coming soon, launched"}},
+		{name: "community answer", event: "community_answer", props: `{"question_id":"q1","answer_id":"a1","accepted":true}`},
+		{name: "community answer names its question", event: "community_answer", props: `{"accepted":true}`, want: []string{"properties.question_id: required"}},
 		{name: "promise made with a due date", event: "promise_made", props: `{"promise_id":"p1","due_at":"2025-03-08T00:00:00Z","what":"call back"}`},
 		{name: "promise without a due date", event: "promise_made", props: `{"promise_id":"p1"}`, want: []string{"properties.due_at: required"}},
 		{name: "promise due date not a date", event: "promise_made", props: `{"promise_id":"p1","due_at":"next week"}`,

@@ -55,6 +55,23 @@
 // journey, 2 in 14 days: not flagged), calls after a purchase, repeat buyers
 // whose 3 calls before the first purchase do not count for the second.
 //
+// # Engagement
+//
+// After an identified customer's events are planned, a random stream of
+// their own (so every earlier event and truth stays the same) adds: an
+// NPS survey (channel email, kind nps, 0–10; frustrated callers score
+// low) after 60 % of purchases, a referral after half the promoters'
+// answers, a review (channel social) after 30 % of purchases, a survey
+// for a fifth of those who never buy, an idea (channel community) for a
+// fifth of customers, moved through 0 to 4 of the statuses under review,
+// reviewed, coming soon, launched a few days apart, and 1–3 community
+// answers for 8 % (half the repeat buyers never contribute). All stay inside the customer's window, at times no
+// other event of theirs has. Profiles, IdeaStatus and NPSAnswers are their
+// ground truth, computed by computeEngagement from the events alone; the
+// tiers (engaged: a review, referral, idea or community answer; loyal: two
+// purchases; satisfied: the latest NPS answer 9 or 10; buyer: one
+// purchase; prospect) and TierSince follow processor/profile's definition.
+//
 // # Delivery
 //
 // Send acknowledges an event when the API answered its batch with 2xx. It

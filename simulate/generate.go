@@ -40,6 +40,15 @@ type Dataset struct {
 	CallsBeforePurchase [6]int
 	// PerCustomer maps Customer.Key() to what is expected of that customer.
 	PerCustomer map[string]Expectation
+
+	// Profiles maps Customer.Key() to the customer's expected customers
+	// row (every customer, browsers included).
+	Profiles map[string]CustomerProfile
+	// IdeaStatus maps each idea id to its latest status: that of its
+	// latest idea_status_changed, "under review" before the first.
+	IdeaStatus map[string]string
+	// NPSAnswers are all NPS survey answers in time order.
+	NPSAnswers []NPSAnswer
 }
 
 // Order is the ground truth of one purchase.
@@ -91,6 +100,7 @@ func Generate(cfg Config) *Dataset {
 		b.plan(ordinal[p])
 		ordinal[p]++
 		b.run()
+		b.engage(cfg.Seed, i+1)
 		ds.Customers[i] = b.c
 		bounds = append(bounds, len(ds.Events))
 		ds.Events = append(ds.Events, b.events...)
@@ -100,6 +110,8 @@ func Generate(cfg Config) *Dataset {
 		ds.Customers[i].Events = ds.Events[bounds[i]:bounds[i+1]:bounds[i+1]]
 	}
 	ds.setTruth(computeTruth(ds.Events))
+	et := computeEngagement(ds.Events)
+	ds.Profiles, ds.IdeaStatus, ds.NPSAnswers = et.profiles, et.ideas, et.nps
 	return ds
 }
 

@@ -151,6 +151,19 @@ func checkShape(t *testing.T, e Event) {
 		if e.Channel != e.Event {
 			t.Errorf("%s on channel %q", e.Event, e.Channel)
 		}
+	case e.Type == "track" && e.Event == EventSurvey:
+		score, ok := props["score"].(int)
+		if e.Channel != "email" || props["kind"] != "nps" || !ok || score < 0 || score > 10 {
+			t.Errorf("survey %+v", e)
+		}
+	case e.Type == "track" && (e.Event == EventReview || e.Event == EventReferral):
+		if e.Channel != ChannelSocial {
+			t.Errorf("%s on channel %q", e.Event, e.Channel)
+		}
+	case e.Type == "track" && (e.Event == EventIdeaSubmitted || e.Event == EventIdeaStatusChanged || e.Event == EventCommunityAnswer):
+		if e.Channel != ChannelCommunity {
+			t.Errorf("%s on channel %q", e.Event, e.Channel)
+		}
 	default:
 		t.Errorf("unexpected event %s/%s", e.Type, e.Event)
 	}

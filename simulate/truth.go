@@ -100,3 +100,118 @@ func (ds *Dataset) setTruth(t truth) {
 	ds.CallsBeforePurchase = t.callsBeforePurchase
 	ds.PerCustomer = t.perCustomer
 }
+
+// CustomerProfile is the ground truth of one customer's customers row,
+// computed from their events in time order (see the package doc).
+type CustomerProfile struct {
+	FirstSeen, LastSeen time.Time
+	Touchpoints         int
+	Purchases           int
+	Revenue             float64
+	Surveys             int
+	PositiveSurveys     int // NPS answers of 9 or 10 (the simulator sends NPS only)
+	LastNPS             int // -1 without an NPS answer
+	Reviews, Referrals  int
+	Ideas               int
+	CommunityAnswers    int
+	Tier                string
+	TierSince           time.Time
+}
+
+// NPSAnswer is one NPS survey answer.
+type NPSAnswer struct {
+	CustomerID string
+	At         time.Time
+	Score      int
+}
+
+// engagementTruth is the profiles, ideas and NPS answers in events.
+type engagementTruth struct {
+	profiles map[string]CustomerProfile
+	ideas    map[string]string
+	nps      []NPSAnswer
+}
+
+// computeEngagement is the reference implementation of the engagement
+// ground truth, from the events alone.
+func computeEngagement(events []Event) engagementTruth {
+	byCustomer := map[string][]Event{}
+	for _, e := range events {
+		byCustomer[e.CustomerID()] = append(byCustomer[e.CustomerID()], e)
+	}
+	t := engagementTruth{profiles: map[string]CustomerProfile{}, ideas: map[string]string{}}
+	type status struct {
+		at     time.Time
+		status string
+	}
+	latest := map[string]status{}
+	for k, evs := range byCustomer {
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Timestamp.Before(evs[j].Timestamp) })
+		p := CustomerProfile{LastNPS: -1, Tier: "prospect"}
+		var cents int64
+		lastPositive := false
+		for i, e := range evs {
+			if i == 0 {
+				p.FirstSeen, p.TierSince = e.Timestamp, e.Timestamp
+			}
+			p.LastSeen = e.Timestamp
+			p.Touchpoints++
+			if e.Type == "track" {
+				switch e.Event {
+				case "purchase":
+					p.Purchases++
+					rev, _ := e.Properties["revenue"].(float64)
+					cents += int64(math.Round(rev * 100))
+				case EventSurvey:
+					p.Surveys++
+					score, _ := e.Properties["score"].(int)
+					lastPositive = score >= 9
+					if lastPositive {
+						p.PositiveSurveys++
+					}
+					p.LastNPS = score
+					t.nps = append(t.nps, NPSAnswer{CustomerID: k, At: e.Timestamp, Score: score})
+				case EventReview:
+					p.Reviews++
+				case EventReferral:
+					p.Referrals++
+				case EventIdeaSubmitted:
+					p.Ideas++
+					id, _ := e.Properties["idea_id"].(string)
+					if _, ok := latest[id]; !ok {
+						latest[id] = status{e.Timestamp, "under review"}
+					}
+				case EventCommunityAnswer:
+					p.CommunityAnswers++
+				case EventIdeaStatusChanged:
+					id, _ := e.Properties["idea_id"].(string)
+					s, _ := e.Properties["status"].(string)
+					if cur, ok := latest[id]; !ok || !e.Timestamp.Before(cur.at) {
+						latest[id] = status{e.Timestamp, s}
+					}
+				}
+			}
+			tier := "prospect"
+			switch {
+			case p.Reviews > 0 || p.Referrals > 0 || p.Ideas > 0 || p.CommunityAnswers > 0:
+				tier = "engaged"
+			case p.Purchases > 1:
+				tier = "loyal"
+			case lastPositive:
+				tier = "satisfied"
+			case p.Purchases == 1:
+				tier = "buyer"
+			}
+			if tier != p.Tier {
+				p.Tier, p.TierSince = tier, e.Timestamp
+			}
+		}
+		p.Revenue = float64(cents) / 100
+		t.profiles[k] = p
+	}
+	for id, s := range latest {
+		t.ideas[id] = s.status
+	}
+	sort.Slice(t.nps, func(i, j int) bool { return t.nps[i].At.Before(t.nps[j].At) })
+	return t
+}

@@ -226,3 +226,24 @@ func TestCallsClearOfFlagWindowEdge(t *testing.T) {
 		}
 	}
 }
+
+func TestEngagementTruthHoldsEveryTier(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		ds := Generate(Config{Customers: 200, Seed: seed, Start: t0})
+		tiers := map[string]int{}
+		for k, p := range ds.Profiles {
+			tiers[p.Tier]++
+			if p.Touchpoints != ds.PerCustomer[k].Events || p.Purchases != ds.PerCustomer[k].Purchases {
+				t.Errorf("seed %d %s: profile %+v against %+v", seed, k, p, ds.PerCustomer[k])
+			}
+		}
+		for _, tier := range []string{"engaged", "loyal", "satisfied", "buyer", "prospect"} {
+			if tiers[tier] == 0 {
+				t.Errorf("seed %d: no %s customer (%v)", seed, tier, tiers)
+			}
+		}
+		if len(ds.IdeaStatus) == 0 || len(ds.NPSAnswers) == 0 {
+			t.Errorf("seed %d: %d ideas, %d NPS answers", seed, len(ds.IdeaStatus), len(ds.NPSAnswers))
+		}
+	}
+}

@@ -78,6 +78,7 @@ func TestDashboardQueriesOnSimulatedData(t *testing.T) {
 	t.Run("friction", func(t *testing.T) { checkFriction(t, s, panel, ds, truth) })
 	t.Run("journeys", func(t *testing.T) { checkJourneys(t, panel, truth) })
 	t.Run("customer", func(t *testing.T) { checkCustomer(t, panel, ds, customer) })
+	t.Run("engagement", func(t *testing.T) { checkEngagement(t, panel, ds) })
 }
 
 func checkCXOverview(t *testing.T, s *store.Store, panel func(string, string) table, ds *simulate.Dataset, truth []journey) {

@@ -158,8 +158,8 @@ func TestReplayedBatchShowsNothingTwice(t *testing.T) {
 	events := scenario()
 	send(t, url, events...)
 	waitTouchpoints(t, s, uint64(len(events)))
-	eventually(t, 30*time.Second, "flags written", func() (bool, string) {
-		return len(flags(t, s)) == 3, snapshot(t, s)
+	eventually(t, 30*time.Second, "flags and customers written", func() (bool, string) {
+		return len(flags(t, s)) == 3 && count(t, s, "SELECT count() FROM customers FINAL") == 6, snapshot(t, s)
 	})
 	before := snapshot(t, s)
 

@@ -117,6 +117,10 @@ func TestKilledProcessorInAGroupOfTwoChangesNoRow(t *testing.T) {
 			return j == uint64(journeys) && f == uint64(ds.ExpectedFlags),
 				fmt.Sprintf("%d journeys (want %d), %d repeated-calls flags (want %d)", j, journeys, f, ds.ExpectedFlags)
 		})
+		eventually(t, 60*time.Second, "every customers row written", func() (bool, string) {
+			c := count(t, s, "SELECT count() FROM customers FINAL WHERE retracted = 0")
+			return c == uint64(len(ds.Profiles)), fmt.Sprintf("%d customers (want %d)", c, len(ds.Profiles))
+		})
 	}
 
 	// The reference: one processor, never interrupted.

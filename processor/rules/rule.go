@@ -29,7 +29,7 @@ var shapes = []Shape{CountBefore, RepeatWithin, Sequence, Threshold, Absence}
 var KnownEvents = []string{
 	"page", "call", "purchase", "email", "chat", "store_visit", "ticket",
 	"survey_response", "review", "referral", "idea_submitted",
-	"idea_status_changed", "promise_made", "promise_kept", "trial_started",
+	"idea_status_changed", "community_answer", "promise_made", "promise_kept", "trial_started",
 	"trial_ending", "subscription_started", "subscription_cancelled",
 	"checkout_started", "identify",
 }
