@@ -49,7 +49,7 @@ func (s *Store) ProfileTouchpoints(ctx context.Context, customerIDs []string, ev
 	// CustomerTouchpoints.
 	rows, err := s.conn.Query(ctx, `SELECT message_id, customer_id, event, timestamp_ms, if(event IN ?, properties, ''), version
 FROM touchpoints FINAL
-WHERE message_id IN (SELECT message_id FROM touchpoints WHERE customer_id IN ?)`, set(events), set(customerIDs))
+WHERE message_id IN (SELECT message_id FROM touchpoints_by_customer WHERE customer_id IN ?)`, set(events), set(customerIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load profile touchpoints of %d customers: %w", len(customerIDs), err)
 	}
