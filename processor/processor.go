@@ -27,7 +27,7 @@ type Sink interface {
 	InsertCustomers(ctx context.Context, rows []schemas.Customer) error
 	// ProfileTouchpoints loads every touchpoint stored under the
 	// customers with the properties of the listed events only.
-	ProfileTouchpoints(ctx context.Context, customerIDs []string, events []string) (map[string][]schemas.Touchpoint, error)
+	ProfileInputs(ctx context.Context, customerIDs []string, events []string) (map[string]store.ProfileSummary, map[string][]schemas.Touchpoint, error)
 	// StoredMessageIDs maps those of ids already stored to the customer
 	// and journey of their latest row.
 	StoredMessageIDs(ctx context.Context, ids []string) (map[string]store.StoredMessage, error)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/journeys/journeys/processor/profile"
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // writeProfiles derives the customers rows of the customers from their
@@ -21,7 +22,7 @@ func (p *Processor) writeProfiles(ctx context.Context, customers map[string]stru
 		ids = append(ids, c)
 	}
 	sort.Strings(ids)
-	tps, err := p.sink.ProfileTouchpoints(ctx, ids, profile.Events)
+	sums, tps, err := p.sink.ProfileInputs(ctx, ids, profile.Events)
 	if err != nil {
 		return err
 	}
@@ -29,8 +30,8 @@ func (p *Processor) writeProfiles(ctx context.Context, customers map[string]stru
 	for _, c := range ids {
 		// A customer none of whose touchpoints is stored under them
 		// (all forwarded to a user) gets no row.
-		if len(tps[c]) > 0 {
-			rows = append(rows, profile.Build(c, tps[c]))
+		if sum, ok := sums[c]; ok {
+			rows = append(rows, profile.BuildFrom(c, summary(sum), tps[c]))
 		}
 	}
 	return p.sink.InsertCustomers(ctx, rows)
@@ -44,18 +45,23 @@ func (p *Processor) writeProfiles(ctx context.Context, customers map[string]stru
 // stored the forwarded touchpoints, finds none and leaves the id's old row
 // unretracted.
 func (p *Processor) retractedProfiles(ctx context.Context, ids []string) ([]schemas.Customer, error) {
-	tps, err := p.sink.ProfileTouchpoints(ctx, ids, profile.Events)
+	sums, tps, err := p.sink.ProfileInputs(ctx, ids, profile.Events)
 	if err != nil {
 		return nil, err
 	}
 	var rows []schemas.Customer
 	for _, c := range ids {
-		if len(tps[c]) == 0 {
+		sum, ok := sums[c]
+		if !ok {
 			continue
 		}
-		row := profile.Build(c, tps[c])
+		row := profile.BuildFrom(c, summary(sum), tps[c])
 		row.Retracted, row.Version = true, row.Version|retractedBit
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+func summary(s store.ProfileSummary) profile.Summary {
+	return profile.Summary{First: s.First, Last: s.Last, Touchpoints: s.Touchpoints, Version: s.Version}
 }

@@ -26,7 +26,9 @@ package profile
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/journeys/journeys/schemas"
 )
@@ -103,6 +105,38 @@ func Tier(c *schemas.Customer) string {
 // follow Kafka offsets. Build of no touchpoints is a prospect with zero
 // times.
 func Build(customerID string, tps []schemas.Touchpoint) schemas.Customer {
+	var sum Summary
+	var events []schemas.Touchpoint
+	for i, tp := range tps {
+		if i == 0 || tp.Timestamp.Before(sum.First) {
+			sum.First = tp.Timestamp
+		}
+		if i == 0 || tp.Timestamp.After(sum.Last) {
+			sum.Last = tp.Timestamp
+		}
+		sum.Touchpoints++
+		sum.Version = max(sum.Version, tp.Version)
+		if slices.Contains(Events, tp.Event) {
+			events = append(events, tp)
+		}
+	}
+	return BuildFrom(customerID, sum, events)
+}
+
+// Summary is what a profile needs of all of a customer's touchpoints; the
+// store computes it in ClickHouse, so that only the few touchpoints of
+// Events travel.
+type Summary struct {
+	First, Last time.Time
+	Touchpoints uint32
+	Version     uint64 // the highest touchpoint version
+}
+
+// BuildFrom is Build from the summary of all the customer's touchpoints
+// and those of them whose event is one of Events: a tier changes only at
+// those, and before the first of them the customer is a prospect since
+// they were first seen.
+func BuildFrom(customerID string, sum Summary, tps []schemas.Touchpoint) schemas.Customer {
 	sorted := make([]*schemas.Touchpoint, len(tps))
 	for i := range tps {
 		sorted[i] = &tps[i]
@@ -114,14 +148,9 @@ func Build(customerID string, tps []schemas.Touchpoint) schemas.Customer {
 		}
 		return a.MessageID < b.MessageID
 	})
-	c := schemas.Customer{CustomerID: customerID, LastNPS: -1, Tier: schemas.TierProspect}
-	for i, tp := range sorted {
-		if i == 0 {
-			c.FirstSeen, c.TierSince = tp.Timestamp, tp.Timestamp
-		}
-		c.LastSeen = tp.Timestamp
-		c.Touchpoints++
-		c.Version = max(c.Version, tp.Version)
+	c := schemas.Customer{CustomerID: customerID, LastNPS: -1, Tier: schemas.TierProspect,
+		FirstSeen: sum.First, TierSince: sum.First, LastSeen: sum.Last, Touchpoints: sum.Touchpoints, Version: sum.Version}
+	for _, tp := range sorted {
 		switch tp.Event {
 		case schemas.EventPurchase:
 			c.Purchases++
