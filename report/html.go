@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -400,36 +399,4 @@ func abs(n int64) int64 {
 		return -n
 	}
 	return n
-}
-
-// DataSpan is the range from the first to the last stored touchpoint, the
-// first widened to the start of its UTC day; ok is false when none is
-// stored.
-func DataSpan(ctx context.Context, conn driver.Conn) (r Range, ok bool, err error) {
-	var n uint64
-	var from, to time.Time
-	if err := conn.QueryRow(ctx, `SELECT count(), min(timestamp), max(timestamp) FROM touchpoints FINAL`).Scan(&n, &from, &to); err != nil {
-		return Range{}, false, fmt.Errorf("span of touchpoints: %w", err)
-	}
-	if n == 0 {
-		return Range{}, false, nil
-	}
-	return Range{From: from.UTC().Truncate(Day), To: to.UTC()}, true, nil
-}
-
-// ParseTime reads a --from or --to value: a day (2006-01-02, UTC) or an
-// RFC 3339 time. A day given as the end of a range means its end: pass
-// endOfDay.
-func ParseTime(s string, endOfDay bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a day (2006-01-02) nor an RFC 3339 time", s)
-	}
-	if endOfDay {
-		t = t.Add(Day - time.Second)
-	}
-	return t, nil
 }
