@@ -1,6 +1,9 @@
 // Package report reads the friction summary a CX team asks for first back
 // from ClickHouse (journeys by status, friction flags by rule, the
-// distribution of calls before purchase) and renders it for a terminal.
+// distribution of calls before purchase) and renders it for a terminal;
+// and, for people without Grafana, renders the CX overview and friction
+// dashboards over a time range as one self-contained HTML page (Overview),
+// with the dashboards' own SQL and hand-drawn SVG charts.
 package report
 
 import (

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start `journeys dev` (embedded Kafka broker and a ClickHouse of
 # its own under ./var), send a simulated month of traffic through the HTTP
-# API, and print the friction report read back from ClickHouse.
+# API, print the friction report read back from ClickHouse, and write it as
+# a self-contained HTML page (var/report.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=./bin/journeys
@@ -28,4 +29,5 @@ echo "$out"
 acked=$(echo "$out" | sed -n 's/.*: \([0-9]*\) events acknowledged.*/\1/p')
 echo
 echo "== Friction report (read back from ClickHouse) =="
-"$bin" report --wait-touchpoints "$acked" --timeout 3m
+"$bin" report --wait-touchpoints "$acked" --timeout 3m --html "$data/report.html"
+echo "Open it in a browser or attach it to a mail: $(cd "$data" && pwd)/report.html"

@@ -29,7 +29,7 @@ var commands = []command{
 	{"migrate", "create the ClickHouse database and tables", runMigrate},
 	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
 	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
-	{"report", "print the friction report read back from ClickHouse", runReport},
+	{"report", "print the friction report read back from ClickHouse; --html FILE also writes it as a web page", runReport},
 	{"grafana", "grafana apply: push data sources, dashboards and alert rules to a Grafana", runGrafana},
 }
 

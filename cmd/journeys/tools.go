@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/journeys/journeys/report"
@@ -49,6 +50,9 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 	chCfg := clickhouseFlags(fs, "127.0.0.1:9000")
 	wait := fs.Uint64("wait-touchpoints", 0, "first wait until this many touchpoints are stored")
 	timeout := fs.Duration("timeout", 2*time.Minute, "longest wait for --wait-touchpoints")
+	htmlFile := fs.String("html", "", "also write the HTML report (CX overview and friction, self-contained) to this file")
+	from := fs.String("from", "", "start of the HTML report's range: a day (2006-01-02, UTC) or an RFC 3339 time; default the first touchpoint's day, or 30 days before --to")
+	to := fs.String("to", "", "end of the HTML report's range, included: a day or an RFC 3339 time; default the last touchpoint, or now")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -69,5 +73,31 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 	if err != nil {
 		return err
 	}
-	return s.WriteText(stdout)
+	if err := s.WriteText(stdout); err != nil {
+		return err
+	}
+	if *htmlFile == "" {
+		return nil
+	}
+	r, err := report.ResolveRange(ctx, st.Conn(), *from, *to, time.Now())
+	if err != nil {
+		return err
+	}
+	o, err := report.LoadOverview(ctx, st.Conn(), r)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(*htmlFile)
+	if err != nil {
+		return err
+	}
+	if err := o.WriteHTML(f, time.Now()); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", *htmlFile, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nHTML report (%s to %s): %s\n", r.From.Format("2006-01-02"), r.To.Format("2006-01-02"), *htmlFile)
+	return nil
 }

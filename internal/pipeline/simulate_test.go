@@ -49,6 +49,15 @@ func simulatedPipeline(t *testing.T, customers int) (*simulate.Dataset, *store.S
 		n := count(t, s, "SELECT count() FROM journeys FINAL")
 		return n == uint64(journeys), fmt.Sprintf("%d of %d journeys", n, journeys)
 	})
+	// A batch writes its journeys before its flags, and a journey may be
+	// written open before a later batch converts it: wait for the last
+	// batch's rows too, or a slow machine reads a state in between.
+	eventually(t, 60*time.Second, "every purchase and repeated-calls flag written", func() (bool, string) {
+		converted := count(t, s, "SELECT count() FROM journeys FINAL WHERE status = 'converted' AND retracted = 0")
+		flags := count(t, s, "SELECT count() FROM friction_flags FINAL WHERE rule = 'repeated_calls_before_purchase' AND retracted = 0")
+		return converted == uint64(ds.Purchases) && flags == uint64(ds.ExpectedFlags),
+			fmt.Sprintf("%d of %d converted journeys, %d of %d repeated-calls flags", converted, ds.Purchases, flags, ds.ExpectedFlags)
+	})
 	return ds, s, url
 }
 
