@@ -115,9 +115,10 @@ func sendStitchTraffic(t *testing.T, s *store.Store, url string, cases []stitchC
 	send(t, url, after...)
 	waitTouchpoints(t, s, uint64(total))
 	for _, c := range cases {
-		eventually(t, 60*time.Second, c.user+"'s journey converted", func() (bool, string) {
+		eventually(t, 60*time.Second, c.user+"'s journey converted and profile written", func() (bool, string) {
 			n := finalCount(t, s, "journeys", "customer_id = ? AND status = 'converted' AND retracted = 0", c.user)
-			return n == 1, identitySnapshot(t, s)
+			p := finalCount(t, s, "customers", "customer_id = ? AND purchases = 1 AND retracted = 0", c.user)
+			return n == 1 && p == 1, identitySnapshot(t, s)
 		})
 	}
 }
