@@ -70,6 +70,17 @@ type output struct {
 	// after the batch's touchpoints are written: those of touchpoints
 	// and those of replayed records (profile.go).
 	profiles map[string]struct{}
+	// derive are those of profiles whose row must be derived from
+	// ClickHouse: a touchpoint came out of order, late, or from a replay.
+	derive map[string]struct{}
+}
+
+// deriveProfile marks a customer's profile to be derived from ClickHouse.
+func (o *output) deriveProfile(customerID string) {
+	if o.derive == nil {
+		o.derive = map[string]struct{}{}
+	}
+	o.derive[customerID] = struct{}{}
 }
 
 // touchProfile marks a customer's profile to be derived again.
@@ -304,6 +315,7 @@ func (p *Processor) splitLate(group []schemas.Touchpoint, latest time.Time, merg
 		}
 		tp.Late, tp.JourneyID, tp.Version = true, "", max(tp.Version, uint64(tp.KafkaOffset)+1)
 		out.touchpoints = append(out.touchpoints, tp)
+		out.deriveProfile(tp.CustomerID)
 		p.metrics.events.WithLabelValues("late").Inc()
 		p.metrics.late.Inc()
 	}
@@ -313,6 +325,7 @@ func (p *Processor) splitLate(group []schemas.Touchpoint, latest time.Time, merg
 // applyInOrder runs one touchpoint that is not older than its customer's
 // latest through the engine and the sessions.
 func (p *Processor) applyInOrder(tp schemas.Touchpoint, out *output) {
+	held := p.engine.Has(tp.CustomerID)
 	res := p.engine.Apply(tp)
 	if res.Duplicate {
 		p.metrics.events.WithLabelValues("duplicate").Inc()
@@ -328,6 +341,7 @@ func (p *Processor) applyInOrder(tp schemas.Touchpoint, out *output) {
 			out.addSession(s)
 		}
 		out.touchpoints = append(out.touchpoints, row)
+		p.addToProfile(&row, held, out)
 	}
 	out.addJourneys(res.Journeys)
 	out.flags = append(out.flags, res.Flags...)
@@ -354,7 +368,7 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 		table string
 		rows  int
 		fn    func() error
-	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out.profiles) }})
+	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out.profiles, out.derive) }})
 	for _, s := range steps {
 		if s.rows == 0 {
 			continue

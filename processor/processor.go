@@ -68,6 +68,9 @@ type Processor struct {
 	now     func() time.Time
 	engine  *journey.Engine
 	session *session.Sessionizer
+	// profiles are the customers rows as the touchpoints applied in order
+	// left them (profile.go); reset with each generation.
+	profiles map[string]*schemas.Customer
 	// ids and records serve identity stitching (identity.go): records
 	// produces merge records and forwarded touchpoints.
 	ids     identities
@@ -91,7 +94,7 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now}
+	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now, profiles: map[string]*schemas.Customer{}}
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
 	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
 	p.ids.reset(map[string]string{})

@@ -9,29 +9,70 @@ import (
 	"github.com/journeys/journeys/store"
 )
 
-// writeProfiles derives the customers rows of the customers from their
-// touchpoints as stored and writes them. Deriving from ClickHouse, rather
-// than adding a batch's touchpoints to a row held in memory, keeps the row
-// exact whatever happened before: a replay after a crash between inserts,
-// a take-over, a refold that moved touchpoints, or touchpoints forwarded
-// from a merged id; the same stored touchpoints always give the same row.
-// It runs after the touchpoints insert, so the batch's own are read back.
-func (p *Processor) writeProfiles(ctx context.Context, customers map[string]struct{}) error {
+// addToProfile folds a touchpoint applied in order into its customer's
+// profile held in memory. A customer the engine did not hold before it has
+// no history (the take-over and restoreUnknown rebuild everyone who has),
+// so their profile starts empty. Anything else the memory cannot answer
+// exactly (a profile not held, a touchpoint not after the latest) is
+// derived from ClickHouse at write time.
+func (p *Processor) addToProfile(tp *schemas.Touchpoint, held bool, out *output) {
+	c := tp.CustomerID
+	if _, ok := out.derive[c]; ok {
+		return
+	}
+	pr, ok := p.profiles[c]
+	switch {
+	case ok && tp.Timestamp.After(pr.LastSeen):
+	case !ok && !held:
+		fresh := profile.New(c)
+		pr = &fresh
+		p.profiles[c] = pr
+	default:
+		out.deriveProfile(c)
+		return
+	}
+	profile.Add(pr, tp)
+}
+
+// writeProfiles writes the customers rows of the customers: from memory
+// for those whose touchpoints came in order, derived from their stored
+// touchpoints for the others (it runs after the touchpoints insert, so the
+// batch's own are read back). The same stored touchpoints always give the
+// same row, so a replay after a crash between inserts, a take-over, a
+// refold or touchpoints forwarded from a merged id all end in the row an
+// uninterrupted run writes.
+func (p *Processor) writeProfiles(ctx context.Context, customers, derive map[string]struct{}) error {
 	ids := make([]string, 0, len(customers))
+	var fromStore []string
 	for c := range customers {
 		ids = append(ids, c)
+		if _, ok := derive[c]; ok || p.profiles[c] == nil {
+			fromStore = append(fromStore, c)
+		}
 	}
 	sort.Strings(ids)
-	sums, tps, err := p.sink.ProfileInputs(ctx, ids, profile.Events)
-	if err != nil {
-		return err
+	sort.Strings(fromStore)
+	if len(fromStore) > 0 {
+		sums, tps, err := p.sink.ProfileInputs(ctx, fromStore, profile.Events)
+		if err != nil {
+			return err
+		}
+		for _, c := range fromStore {
+			// A customer none of whose touchpoints is stored under them
+			// (all forwarded to a user) gets no row.
+			sum, ok := sums[c]
+			if !ok {
+				delete(p.profiles, c)
+				continue
+			}
+			row := profile.BuildFrom(c, summary(sum), tps[c])
+			p.profiles[c] = &row
+		}
 	}
 	rows := make([]schemas.Customer, 0, len(ids))
 	for _, c := range ids {
-		// A customer none of whose touchpoints is stored under them
-		// (all forwarded to a user) gets no row.
-		if sum, ok := sums[c]; ok {
-			rows = append(rows, profile.BuildFrom(c, summary(sum), tps[c]))
+		if pr := p.profiles[c]; pr != nil {
+			rows = append(rows, *pr)
 		}
 	}
 	return p.sink.InsertCustomers(ctx, rows)

@@ -89,6 +89,7 @@ func (p *Processor) takeOver(ctx context.Context, assigned []kafka.PartitionAssi
 	err := p.retry(ctx, "load state", func() error {
 		p.engine.Reset()
 		p.session.Reset()
+		p.profiles = map[string]*schemas.Customer{}
 		restored = 0
 		g.pending, g.pendingSessions = g.pending[:0], g.pendingSessions[:0]
 		if err := p.loadIdentities(ctx, parts); err != nil {
@@ -269,6 +270,7 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 		// A crash may have come between the touchpoints and the
 		// customers insert.
 		out.touchProfile(tps[i].CustomerID)
+		out.deriveProfile(tps[i].CustomerID)
 	}
 	wm := p.watermark(false)
 	for c, h := range history {

@@ -130,6 +130,7 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 // offset of the newest record that caused the fold.
 func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, history, news []schemas.Touchpoint, trigger int64,
 	storedJ map[string]schemas.Journey, storedF map[string]schemas.FrictionFlag, wm time.Time, out *output) {
+	out.deriveProfile(c)
 	merged := append(slices.Clone(history), news...)
 	sort.SliceStable(merged, func(i, j int) bool {
 		a, b := &merged[i], &merged[j]

@@ -148,41 +148,68 @@ func BuildFrom(customerID string, sum Summary, tps []schemas.Touchpoint) schemas
 		}
 		return a.MessageID < b.MessageID
 	})
-	c := schemas.Customer{CustomerID: customerID, LastNPS: -1, Tier: schemas.TierProspect,
-		FirstSeen: sum.First, TierSince: sum.First, LastSeen: sum.Last, Touchpoints: sum.Touchpoints, Version: sum.Version}
+	c := New(customerID)
+	c.FirstSeen, c.TierSince, c.LastSeen, c.Touchpoints, c.Version = sum.First, sum.First, sum.Last, sum.Touchpoints, sum.Version
 	for _, tp := range sorted {
-		switch tp.Event {
-		case schemas.EventPurchase:
-			c.Purchases++
-			var p struct {
-				Revenue float64 `json:"revenue"`
-			}
-			if json.Unmarshal([]byte(tp.Properties), &p) == nil {
-				c.Revenue += p.Revenue
-			}
-		case EventSurvey:
-			var s Survey
-			_ = json.Unmarshal([]byte(tp.Properties), &s)
-			c.Surveys++
-			c.LastSurveyPositive = s.Positive()
-			if c.LastSurveyPositive {
-				c.PositiveSurveys++
-			}
-			if s.Kind == KindNPS && s.Score != nil {
-				c.LastNPS = int16(min(max(math.Round(*s.Score), 0), 10))
-			}
-		case EventReview:
-			c.Reviews++
-		case EventReferral:
-			c.Referrals++
-		case EventIdea:
-			c.Ideas++
-		case EventCommunityAnswer:
-			c.CommunityAnswers++
-		}
-		if t := Tier(&c); t != c.Tier {
-			c.Tier, c.TierSince = t, tp.Timestamp
-		}
+		count(&c, tp)
 	}
 	return c
+}
+
+// Add folds one more touchpoint into c, a profile built from the
+// customer's touchpoints before it: tp must come after all of them in
+// (timestamp, message id) order, as Build would sort it. The processor
+// keeps profiles up to date this way; anything else (a touchpoint placed
+// earlier, a replay) goes through Build again.
+func Add(c *schemas.Customer, tp *schemas.Touchpoint) {
+	if c.Touchpoints == 0 {
+		c.FirstSeen, c.TierSince = tp.Timestamp, tp.Timestamp
+	}
+	c.LastSeen = tp.Timestamp
+	c.Touchpoints++
+	c.Version = max(c.Version, tp.Version)
+	if slices.Contains(Events, tp.Event) {
+		count(c, tp)
+	}
+}
+
+// New is the profile of a customer with no touchpoints yet.
+func New(customerID string) schemas.Customer {
+	return schemas.Customer{CustomerID: customerID, LastNPS: -1, Tier: schemas.TierProspect}
+}
+
+// count folds a touchpoint of one of Events into c.
+func count(c *schemas.Customer, tp *schemas.Touchpoint) {
+	switch tp.Event {
+	case schemas.EventPurchase:
+		c.Purchases++
+		var p struct {
+			Revenue float64 `json:"revenue"`
+		}
+		if json.Unmarshal([]byte(tp.Properties), &p) == nil {
+			c.Revenue += p.Revenue
+		}
+	case EventSurvey:
+		var s Survey
+		_ = json.Unmarshal([]byte(tp.Properties), &s)
+		c.Surveys++
+		c.LastSurveyPositive = s.Positive()
+		if c.LastSurveyPositive {
+			c.PositiveSurveys++
+		}
+		if s.Kind == KindNPS && s.Score != nil {
+			c.LastNPS = int16(min(max(math.Round(*s.Score), 0), 10))
+		}
+	case EventReview:
+		c.Reviews++
+	case EventReferral:
+		c.Referrals++
+	case EventIdea:
+		c.Ideas++
+	case EventCommunityAnswer:
+		c.CommunityAnswers++
+	}
+	if t := Tier(c); t != c.Tier {
+		c.Tier, c.TierSince = t, tp.Timestamp
+	}
 }

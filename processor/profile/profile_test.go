@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -110,6 +111,16 @@ func TestBuildCountsAndOrder(t *testing.T) {
 		rot := append(append([]schemas.Touchpoint{}, tps[i:]...), tps[:i]...)
 		if again := Build("c", rot); again != got {
 			t.Fatalf("rotation %d: %+v", i, again)
+		}
+	}
+	// Adding them one by one in time order gives the same row.
+	sorted := append([]schemas.Touchpoint{}, tps...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Timestamp.Before(sorted[j].Timestamp) })
+	added := New("c")
+	for i := range sorted {
+		Add(&added, &sorted[i])
+		if partial := Build("c", sorted[:i+1]); added != partial {
+			t.Fatalf("after %d touchpoints Add gives %+v, Build %+v", i+1, added, partial)
 		}
 	}
 	if empty := Build("x", nil); empty.Tier != schemas.TierProspect || empty.LastNPS != -1 {
