@@ -232,19 +232,35 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	if err := p.restoreUnknown(ctx, g, tps); err != nil {
 		return nil, nil, err
 	}
-	// A sender that retried re-sends a messageId in a new record; the
-	// engine only knows the ids of each customer's current journey, so
-	// every new record is checked against what is stored.
-	ids := make([]string, len(tps))
+	// A sender that retried re-sends a messageId in a new record. The
+	// engine answers for a customer's current journey: every touchpoint
+	// stored from its start on is in it. A customer it does not hold has
+	// nothing stored (the take-over and restoreUnknown rebuilt everyone who
+	// has). Only older records are looked up in ClickHouse.
+	var ids []string
+	dups := map[string]bool{}
 	for i := range tps {
-		ids[i] = tps[i].MessageID
+		tp := &tps[i]
+		if !p.engine.Has(tp.CustomerID) {
+			continue
+		}
+		latest, _ := p.engine.Latest(tp.CustomerID)
+		if held, known := p.engine.Holds(tp.CustomerID, tp.MessageID, tp.Timestamp); known && !tp.Timestamp.Before(latest.Add(-p.cfg.Lateness)) {
+			if held {
+				dups[tp.MessageID] = true
+			}
+			continue
+		}
+		ids = append(ids, tp.MessageID)
 	}
-	var stored map[string]store.StoredMessage
-	if err := p.retry(ctx, "look up message ids", func() (err error) {
-		stored, err = p.sink.StoredMessageIDs(ctx, ids)
-		return err
-	}); err != nil {
-		return nil, nil, err
+	stored := map[string]store.StoredMessage{}
+	if len(ids) > 0 {
+		if err := p.retry(ctx, "look up message ids", func() (err error) {
+			stored, err = p.sink.StoredMessageIDs(ctx, ids)
+			return err
+		}); err != nil {
+			return nil, nil, err
+		}
 	}
 	sort.SliceStable(tps, func(i, j int) bool {
 		a, b := &tps[i], &tps[j]
@@ -262,7 +278,7 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	seen := make(map[messageKey]struct{}, len(tps))
 	fresh := tps[:0]
 	for i := range tps {
-		if m, dup := stored[tps[i].MessageID]; dup && m.CustomerID == tps[i].CustomerID {
+		if m, dup := stored[tps[i].MessageID]; dups[tps[i].MessageID] || dup && m.CustomerID == tps[i].CustomerID {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}

@@ -247,3 +247,38 @@ func TestCrashInTheMiddleOfARefoldIsRepairedByTheReplay(t *testing.T) {
 		return got == want, lineDiff(got, want)
 	})
 }
+
+// A re-sent message is a duplicate whether its journey is the customer's
+// current one (the engine knows) or an earlier one (looked up in ClickHouse).
+func TestResentMessagesOfThisAndAnEarlierJourneyAreDuplicates(t *testing.T) {
+	t0 := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
+	b := startBroker(t)
+	s := chtest.Open(t)
+	reg := prometheus.NewRegistry()
+	runProcessorWith(t, b, s, reg)
+	url := startIngest(t, b)
+	events := []map[string]any{
+		call("r1", "rita", t0),
+		purchase("r2", "rita", t0.Add(time.Hour)), // ends the first journey
+		page("r3", "rita", t0.Add(24*time.Hour)),  // begins the second
+	}
+	sendOneByOne(t, s, url, events)
+	before := settledCurrent(t, s)
+	send(t, url, events[1]) // of the earlier journey
+	send(t, url, events[2]) // of the current one
+	send(t, url, page("r4", "rita", t0.Add(25*time.Hour)))
+	waitTouchpoints(t, s, 4)
+	eventually(t, 30*time.Second, "both re-sends counted as duplicates", func() (bool, string) {
+		n := counterValue(t, reg, "journeys_processor_events_total", "result", "duplicate")
+		return n == 2, ""
+	})
+	after := settledCurrent(t, s)
+	for _, l := range splitLines(before) {
+		if strings.HasPrefix(l, "tp ") && !strings.Contains(after, l) {
+			t.Errorf("a re-send changed %s:\n%s", l, lineDiff(after, before))
+		}
+	}
+	if n := count(t, s, "SELECT count() FROM journeys FINAL WHERE customer_id = 'rita' AND retracted = 0"); n != 2 {
+		t.Errorf("rita has %d journeys, want 2", n)
+	}
+}

@@ -296,6 +296,18 @@ func (e *Engine) Restore(customerID string, history []schemas.Touchpoint, from t
 // exact from that time on: the rules' Horizon (rules.Set.Horizon).
 func (e *Engine) Horizon() time.Duration { return e.rules.Horizon() }
 
+// Holds reports what the engine knows of a customer's message whose event
+// time is at: known when the customer's current journey began at or before
+// at (every touchpoint of theirs applied from then on is in it), and then
+// whether the journey holds the message (by a 48-bit hash of its id).
+func (e *Engine) Holds(customerID, messageID string, at time.Time) (holds, known bool) {
+	c, ok := e.customers[customerID]
+	if !ok || !c.journey.started || at.Before(c.journey.startedAt()) {
+		return false, false
+	}
+	return c.journey.contains(messageHash(messageID)), true
+}
+
 // Latest is the event time of the customer's latest touchpoint, if the
 // engine holds them.
 func (e *Engine) Latest(customerID string) (time.Time, bool) {

@@ -517,3 +517,30 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("DefaultConfig() = %+v", d)
 	}
 }
+
+func TestHoldsAnswersForTheCurrentJourney(t *testing.T) {
+	e := New(Config{}, fakeClock)
+	e.Apply(phoneCall("c1", 1))
+	e.Apply(purchase("buy", 2, `{}`))
+	e.Apply(page("p1", 3)) // a new journey begins at day 3
+	tests := []struct {
+		name        string
+		customer    string
+		id          string
+		at          float64
+		holds, know bool
+	}{
+		{"a message of the current journey", "c-1", "p1", 3, true, true},
+		{"a new message after the journey's start", "c-1", "p2", 4, false, true},
+		{"a message before the current journey is not known", "c-1", "buy", 2, false, false},
+		{"a customer not held is not known", "c-2", "x", 4, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			holds, known := e.Holds(tt.customer, tt.id, day(tt.at))
+			if holds != tt.holds || known != tt.know {
+				t.Errorf("Holds = %v, %v; want %v, %v", holds, known, tt.holds, tt.know)
+			}
+		})
+	}
+}
