@@ -205,7 +205,9 @@ func TestRestartBeforeCommitGivesTheRowsOfAnUninterruptedRun(t *testing.T) {
 		stop := runProcessor(t, b, ref)
 		send(t, url, events...)
 		waitTouchpoints(t, ref, uint64(len(events)))
-		eventually(t, 30*time.Second, "reference flags", func() (bool, string) { return len(flags(t, ref)) == 3 && count(t, ref, "SELECT count() FROM customers FINAL") == 6, "" })
+		eventually(t, 30*time.Second, "reference flags", func() (bool, string) {
+			return len(flags(t, ref)) == 3 && count(t, ref, "SELECT count() FROM customers FINAL") == 6, ""
+		})
 		stop()
 	}
 
