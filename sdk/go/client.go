@@ -162,6 +162,7 @@ type Client struct {
 	inFlight int           // events taken by the sender, not yet settled
 	seq      uint64        // events enqueued so far
 	done     uint64        // events settled (sent or failed), in order
+	flushTo  uint64        // a Flush waits for the events up to this seq
 	changed  chan struct{} // closed and replaced whenever the state moves
 	closed   bool
 	wake     chan struct{} // tells the sender to send now
@@ -271,6 +272,7 @@ func (c *Client) Len() int {
 func (c *Client) Flush(ctx context.Context) error {
 	c.mu.Lock()
 	target := c.seq
+	c.flushTo = max(c.flushTo, target)
 	c.mu.Unlock()
 	c.poke()
 	for {
@@ -347,13 +349,25 @@ func (c *Client) run() {
 	tick := time.NewTicker(c.cfg.FlushInterval)
 	defer tick.Stop()
 	for {
+		byTick := false
 		select {
 		case <-c.runCtx.Done():
 			return
 		case <-tick.C:
+			byTick = true
 		case <-c.wake:
 		}
 		for c.runCtx.Err() == nil {
+			// A full batch goes at once; a partial one at the tick or
+			// when a Flush (or Close) waits for it. A wake left over from
+			// an earlier full batch is no reason to send a partial one.
+			c.mu.Lock()
+			taken := c.done + uint64(c.inFlight)
+			ready := len(c.queue) >= c.cfg.BatchSize || len(c.queue) > 0 && (byTick || taken < c.flushTo)
+			c.mu.Unlock()
+			if !ready {
+				break
+			}
 			batch := c.take()
 			if batch == nil {
 				break
@@ -366,19 +380,6 @@ func (c *Client) run() {
 			c.mu.Unlock()
 			if err != nil {
 				c.fail(batch, err)
-			}
-			c.mu.Lock()
-			more := len(c.queue) >= c.cfg.BatchSize
-			c.mu.Unlock()
-			if !more {
-				// A partial batch waits for the tick unless a Flush or
-				// Close asked for it (they poke again).
-				select {
-				case <-c.wake:
-					continue
-				default:
-				}
-				break
 			}
 		}
 	}
