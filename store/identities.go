@@ -99,7 +99,7 @@ func (s *Store) CustomerJourneys(ctx context.Context, customerIDs []string) ([]s
 	want := stringSet(customerIDs)
 	rows, err := s.conn.Query(ctx, `SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, retracted, version
 FROM journeys FINAL
-WHERE journey_id IN (SELECT journey_id FROM journeys WHERE customer_id IN ?)
+WHERE journey_id IN (SELECT journey_id FROM journey_customers WHERE customer_id IN ?)
 ORDER BY journey_id`, set(customerIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load journeys of %d customers: %w", len(customerIDs), err)
