@@ -138,7 +138,7 @@ FROM touchpoints FINAL WHERE $__timeFilter(timestamp)`, tr)
 	if tb, err = panel(cx, "Journeys by status"); err != nil {
 		return nil, err
 	}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		n := uint64(tb.float(i, "journeys"))
 		switch tb.str(i, "status") {
 		case "open":
@@ -176,7 +176,7 @@ FROM touchpoints FINAL WHERE $__timeFilter(timestamp)`, tr)
 	if tb, err = panel(cx, "Calls before purchase"); err != nil {
 		return nil, err
 	}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		b := tb.str(i, "calls_before_purchase")
 		for k, label := range callBuckets {
 			if b == label {
@@ -187,7 +187,7 @@ FROM touchpoints FINAL WHERE $__timeFilter(timestamp)`, tr)
 	if tb, err = panel(cx, "Smooth journeys vs journeys with friction"); err != nil {
 		return nil, err
 	}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		converted := uint64(tb.float(i, "converted"))
 		o.SmoothVsFriction = append(o.SmoothVsFriction, JourneyKind{
 			Kind: tb.str(i, "journeys_kind"), Closed: uint64(tb.float(i, "closed")), Converted: converted,
@@ -201,7 +201,7 @@ FROM touchpoints FINAL WHERE $__timeFilter(timestamp)`, tr)
 		return nil, err
 	}
 	byRule := map[string]float64{}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		byRule[tb.str(i, "rule")] += tb.float(i, "flags")
 	}
 	for rule, n := range byRule {
@@ -214,7 +214,7 @@ FROM touchpoints FINAL WHERE $__timeFilter(timestamp)`, tr)
 	if tb, err = panel(friction, "Customers with open friction, worst first"); err != nil {
 		return nil, err
 	}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		o.OpenFriction = append(o.OpenFriction, CustomerFriction{
 			CustomerID: tb.str(i, "customer_id"), Critical: uint64(tb.float(i, "critical")), Flags: uint64(tb.float(i, "flags")),
 			Rules: tb.str(i, "rules"), LastFlag: tb.time(i, "last_flag"),
@@ -247,7 +247,7 @@ func (o *Overview) perDay(tb table, nameCol, valueCol string, order []string) []
 		values[name] = make([]float64, len(o.Days))
 	}
 	var names []string
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		name := tb.str(i, nameCol)
 		if values[name] == nil {
 			values[name] = make([]float64, len(o.Days))

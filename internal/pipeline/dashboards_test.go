@@ -52,7 +52,7 @@ func TestDashboardQueriesOnSimulatedData(t *testing.T) {
 				t.Errorf("%s: %v\n%s", name, err, sql)
 				continue
 			}
-			if len(tb.rows) == 0 {
+			if len(tb.Rows) == 0 {
 				t.Errorf("%s returned no rows over the simulated month", name)
 			}
 			if q.PanelTitle == "Calls before purchase" {
@@ -149,7 +149,7 @@ func checkFriction(t *testing.T, s *store.Store, panel func(string, string) tabl
 	}
 	totals := panel(f, "Flags by rule and severity")
 	got := map[string]float64{}
-	for i := range totals.rows {
+	for i := range totals.Rows {
 		got[totals.str(i, "rule")+" ("+totals.str(i, "severity")+")"] += totals.float(i, "flags")
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -191,9 +191,9 @@ func checkFriction(t *testing.T, s *store.Store, panel func(string, string) tabl
 		t.Errorf("promises not kept = %v, want 1 (promise-1's p-1)", n)
 	}
 	pk := panel(f, "Promises not kept, latest first")
-	if len(pk.rows) != 1 || pk.str(0, "customer_id") != "promise-1" || pk.str(0, "promise_id") != "p-1" ||
+	if len(pk.Rows) != 1 || pk.str(0, "customer_id") != "promise-1" || pk.str(0, "promise_id") != "p-1" ||
 		!pk.time(0, "due").Equal(promiseDue(ds)) {
-		t.Errorf("promises not kept rows %v, want promise-1's p-1 due %s", pk.rows, promiseDue(ds))
+		t.Errorf("promises not kept rows %v, want promise-1's p-1 due %s", pk.Rows, promiseDue(ds))
 	}
 
 	// The open-friction list: exactly the customers whose open journey has
@@ -208,7 +208,7 @@ func checkFriction(t *testing.T, s *store.Store, panel func(string, string) tabl
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range rows.rows {
+	for i := range rows.Rows {
 		if !open[rows.str(i, "journey_id")] {
 			continue
 		}
@@ -221,7 +221,7 @@ func checkFriction(t *testing.T, s *store.Store, panel func(string, string) tabl
 	}
 	list := panel(f, "Customers with open friction, worst first")
 	gotOpen := map[string]worst{}
-	for i := range list.rows {
+	for i := range list.Rows {
 		gotOpen[list.str(i, "customer_id")] = worst{list.float(i, "critical"), list.float(i, "flags")}
 		if i > 0 {
 			prev, cur := gotOpen[list.str(i-1, "customer_id")], gotOpen[list.str(i, "customer_id")]
@@ -266,7 +266,7 @@ func checkJourneys(t *testing.T, panel func(string, string) table, truth []journ
 	}
 	sw := panel(f, "Channel switches within journeys")
 	got := map[string]float64{}
-	for i := range sw.rows {
+	for i := range sw.Rows {
 		got[sw.str(i, "from_channel")+" → "+sw.str(i, "to_channel")] += sw.float(i, "transitions")
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -309,12 +309,12 @@ func checkCustomer(t *testing.T, panel func(string, string) table, ds *simulate.
 		t.Errorf("customer %s's timeline shows %d touchpoints %v, want their %d events in time order %v", c.Key(), len(got), got, len(want), want)
 	}
 	for i, e := range c.Events {
-		if i < len(tl.rows) && e.IsCall() && tl.str(i, "topic") != e.Properties["topic"] {
+		if i < len(tl.Rows) && e.IsCall() && tl.str(i, "topic") != e.Properties["topic"] {
 			t.Errorf("timeline row %d: topic %q, want %q", i, tl.str(i, "topic"), e.Properties["topic"])
 		}
 	}
 	exp := ds.PerCustomer[c.Key()]
-	if n := len(panel(f, "Journeys").rows); n != exp.Journeys {
+	if n := len(panel(f, "Journeys").Rows); n != exp.Journeys {
 		t.Errorf("customer %s has %d journeys on the dashboard, want %d", c.Key(), n, exp.Journeys)
 	}
 	if n := panel(f, "Friction flags").countWhere("rule", "repeated_calls_before_purchase"); n != exp.Flags {

@@ -3,13 +3,13 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/journeys/journeys/dashboards"
 	"github.com/journeys/journeys/simulate"
 	"github.com/journeys/journeys/store"
 )
@@ -191,76 +191,35 @@ func helpSessions(truth []journey) int {
 	return n
 }
 
-// table is a query result with its column names.
-type table struct {
-	cols []string
-	rows [][]any
-}
+// table is a panel query's result (dashboards.Result); a column the test
+// names must exist.
+type table struct{ dashboards.Result }
 
 func fetch(conn driver.Conn, sql string) (table, error) {
-	rows, err := conn.Query(context.Background(), sql)
-	if err != nil {
-		return table{}, err
-	}
-	defer rows.Close()
-	tb := table{cols: rows.Columns()}
-	types := rows.ColumnTypes()
-	for rows.Next() {
-		dest := make([]any, len(types))
-		for i, ct := range types {
-			dest[i] = reflect.New(ct.ScanType()).Interface()
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return table{}, fmt.Errorf("scan: %w", err)
-		}
-		row := make([]any, len(dest))
-		for i, d := range dest {
-			row[i] = reflect.ValueOf(d).Elem().Interface()
-		}
-		tb.rows = append(tb.rows, row)
-	}
-	return tb, rows.Err()
+	r, err := dashboards.Run(context.Background(), conn, sql)
+	return table{r}, err
 }
 
 func (tb table) col(name string) int {
-	for i, c := range tb.cols {
-		if c == name {
-			return i
-		}
+	i := tb.Column(name)
+	if i < 0 {
+		panic(fmt.Sprintf("no column %q in %v", name, tb.Columns))
 	}
-	panic(fmt.Sprintf("no column %q in %v", name, tb.cols))
+	return i
 }
 
 func (tb table) value(row int, name string) any {
-	if row >= len(tb.rows) {
-		return nil
-	}
-	return tb.rows[row][tb.col(name)]
+	tb.col(name)
+	return tb.Value(row, name)
 }
 
-func (tb table) str(row int, name string) string { s, _ := tb.value(row, name).(string); return s }
-
-func (tb table) time(row int, name string) time.Time {
-	v, _ := tb.value(row, name).(time.Time)
-	return v
-}
-
-func (tb table) float(row int, name string) float64 {
-	v := reflect.ValueOf(tb.value(row, name))
-	switch v.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(v.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return float64(v.Uint())
-	case reflect.Float32, reflect.Float64:
-		return v.Float()
-	}
-	return 0
-}
+func (tb table) str(row int, name string) string     { tb.col(name); return tb.String(row, name) }
+func (tb table) time(row int, name string) time.Time { tb.col(name); return tb.Time(row, name) }
+func (tb table) float(row int, name string) float64  { tb.col(name); return tb.Float(row, name) }
 
 func (tb table) strings(name string) []string {
 	var out []string
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		out = append(out, tb.str(i, name))
 	}
 	return out
@@ -268,7 +227,7 @@ func (tb table) strings(name string) []string {
 
 func (tb table) floats(name string) []float64 {
 	var out []float64
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		out = append(out, tb.float(i, name))
 	}
 	return out
@@ -276,7 +235,7 @@ func (tb table) floats(name string) []float64 {
 
 func (tb table) sum(name string) float64 {
 	s := 0.0
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		s += tb.float(i, name)
 	}
 	return s
@@ -284,7 +243,7 @@ func (tb table) sum(name string) float64 {
 
 func (tb table) sumBy(key, value string) map[string]float64 {
 	out := map[string]float64{}
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		out[tb.str(i, key)] += tb.float(i, value)
 	}
 	return out
@@ -296,7 +255,7 @@ func (tb table) sumWhere(value, key, equals string) float64 {
 
 func (tb table) countWhere(key, equals string) int {
 	n := 0
-	for i := range tb.rows {
+	for i := range tb.Rows {
 		if tb.str(i, key) == equals {
 			n++
 		}

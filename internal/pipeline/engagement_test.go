@@ -59,10 +59,10 @@ func checkEngagement(t *testing.T, panel func(file, title string) table, ds *sim
 	}
 	nps := panel(f, "NPS per week")
 	perWeek := panel(f, "Survey answers per week")
-	if len(nps.rows) != len(weeks) || len(perWeek.rows) != len(weeks) {
-		t.Errorf("NPS weeks %d, answer weeks %d, the simulator has %d", len(nps.rows), len(perWeek.rows), len(weeks))
+	if len(nps.Rows) != len(weeks) || len(perWeek.Rows) != len(weeks) {
+		t.Errorf("NPS weeks %d, answer weeks %d, the simulator has %d", len(nps.Rows), len(perWeek.Rows), len(weeks))
 	}
-	for i := range nps.rows {
+	for i := range nps.Rows {
 		w := weeks[nps.time(i, "time").UTC()]
 		if w == nil {
 			t.Errorf("NPS for week %s without answers", nps.time(i, "time"))
@@ -73,10 +73,10 @@ func checkEngagement(t *testing.T, panel func(file, title string) table, ds *sim
 			t.Errorf("NPS of week %s = %v, want %v", nps.time(i, "time"), got, want)
 		}
 	}
-	for i := range perWeek.rows {
+	for i := range perWeek.Rows {
 		w := weeks[perWeek.time(i, "time").UTC()]
 		if w == nil || perWeek.float(i, "promoters") != w.pro || perWeek.float(i, "passives") != w.pas || perWeek.float(i, "detractors") != w.det {
-			t.Errorf("answers of week %s = %v, want %+v", perWeek.time(i, "time"), perWeek.rows[i], w)
+			t.Errorf("answers of week %s = %v, want %+v", perWeek.time(i, "time"), perWeek.Rows[i], w)
 		}
 	}
 
@@ -110,10 +110,10 @@ func checkEngagement(t *testing.T, panel func(file, title string) table, ds *sim
 		return top[i].id < top[j].id
 	})
 	tc := panel(f, "Top contributors")
-	if want := min(20, len(top)); len(tc.rows) != want {
-		t.Fatalf("top contributors: %d rows, want %d", len(tc.rows), want)
+	if want := min(20, len(top)); len(tc.Rows) != want {
+		t.Fatalf("top contributors: %d rows, want %d", len(tc.Rows), want)
 	}
-	for i := range tc.rows {
+	for i := range tc.Rows {
 		if tc.str(i, "customer_id") != top[i].id || tc.float(i, "contributions") != float64(top[i].n) {
 			t.Errorf("top contributor %d = %s (%v), want %s (%d)", i, tc.str(i, "customer_id"), tc.float(i, "contributions"), top[i].id, top[i].n)
 		}
