@@ -163,15 +163,15 @@ func TestTouchpointLaterThanTheLatenessIsStoredMarkedLate(t *testing.T) {
 	}
 }
 
-// counterValue sums the counter series of a registry named name whose
-// labels include those given.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+// metricSum sums the counter or gauge series of a registry named name
+// whose labels include those given (name, value pairs); found is false when
+// no series matched.
+func metricSum(t *testing.T, reg *prometheus.Registry, name string, labels ...string) (sum float64, found bool) {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	var sum float64
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -179,19 +179,27 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ..
 	series:
 		for _, m := range mf.GetMetric() {
 			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
+				has := false
 				for _, lp := range m.GetLabel() {
 					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-						found = true
+						has = true
 					}
 				}
-				if !found {
+				if !has {
 					continue series
 				}
 			}
-			sum += m.GetCounter().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			found = true
 		}
 	}
+	return sum, found
+}
+
+// counterValue is metricSum's sum.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	sum, _ := metricSum(t, reg, name, labels...)
 	return sum
 }
 

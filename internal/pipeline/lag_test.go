@@ -33,20 +33,7 @@ func (g gatedSink) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpo
 // false while no partition reports one.
 func lagOf(t *testing.T, reg *prometheus.Registry) (lag float64, ok bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "journeys_processor_consumer_lag_records" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			lag += m.GetGauge().GetValue()
-			ok = true
-		}
-	}
-	return lag, ok
+	return metricSum(t, reg, "journeys_processor_consumer_lag_records")
 }
 
 func TestConsumerLagGaugeRisesWhileBehindAndFallsToZeroWhenCaughtUp(t *testing.T) {
