@@ -3,10 +3,6 @@ package dashboards
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-
-	"gopkg.in/yaml.v3"
 )
 
 // AlertingDir is the embedded folder of Grafana alert rule provisioning.
@@ -62,28 +58,20 @@ func (q AlertQuery) SQL() string {
 
 // AlertRuleGroups parses every embedded alert rule provisioning file.
 func AlertRuleGroups() ([]AlertRuleGroup, error) {
-	names, err := fs.Glob(files, AlertingDir+"/*.yaml")
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", AlertingDir, err)
-	}
-	sort.Strings(names)
 	var out []AlertRuleGroup
-	for _, name := range names {
-		body, err := files.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		var doc struct {
-			APIVersion int              `yaml:"apiVersion"`
-			Groups     []AlertRuleGroup `yaml:"groups"`
-		}
-		if err := yaml.Unmarshal(body, &doc); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", name, err)
-		}
+	type doc struct {
+		APIVersion int              `yaml:"apiVersion"`
+		Groups     []AlertRuleGroup `yaml:"groups"`
+	}
+	err := eachYAML(AlertingDir, func(name string, doc doc) error {
 		for _, g := range doc.Groups {
 			g.File = name
 			out = append(out, g)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

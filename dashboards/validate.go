@@ -29,39 +29,55 @@ type ProvisionedDataSource struct {
 	File string `yaml:"-"`
 }
 
-// DataSources parses every embedded data source provisioning file, in file
-// name order.
-func DataSources() ([]ProvisionedDataSource, error) {
-	names, err := fs.Glob(files, DataSourcesDir+"/*.yaml")
+// eachYAML parses every embedded *.yaml file of dir, in file name order,
+// into a T and hands it to fn with the file's name.
+func eachYAML[T any](dir string, fn func(name string, doc T) error) error {
+	names, err := fs.Glob(files, dir+"/*.yaml")
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", DataSourcesDir, err)
+		return fmt.Errorf("list %s: %w", dir, err)
 	}
 	sort.Strings(names)
-	var out []ProvisionedDataSource
-	uids := map[string]string{}
 	for _, name := range names {
 		body, err := files.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", name, err)
 		}
-		var doc struct {
-			APIVersion  int                     `yaml:"apiVersion"`
-			DataSources []ProvisionedDataSource `yaml:"datasources"`
-		}
+		var doc T
 		if err := yaml.Unmarshal(body, &doc); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", name, err)
+			return fmt.Errorf("parse %s: %w", name, err)
 		}
+		if err := fn(name, doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DataSources parses every embedded data source provisioning file, in file
+// name order.
+func DataSources() ([]ProvisionedDataSource, error) {
+	var out []ProvisionedDataSource
+	uids := map[string]string{}
+	type doc struct {
+		APIVersion  int                     `yaml:"apiVersion"`
+		DataSources []ProvisionedDataSource `yaml:"datasources"`
+	}
+	err := eachYAML(DataSourcesDir, func(name string, doc doc) error {
 		for _, d := range doc.DataSources {
 			if d.UID == "" || d.Type == "" {
-				return nil, fmt.Errorf("%s: data source %q needs a uid and a type", name, d.Name)
+				return fmt.Errorf("%s: data source %q needs a uid and a type", name, d.Name)
 			}
 			if other, dup := uids[d.UID]; dup {
-				return nil, fmt.Errorf("%s: data source uid %q also provisioned in %s", name, d.UID, other)
+				return fmt.Errorf("%s: data source uid %q also provisioned in %s", name, d.UID, other)
 			}
 			uids[d.UID] = name
 			d.File = name
 			out = append(out, d)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s provisions no data source", DataSourcesDir)
