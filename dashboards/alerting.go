@@ -3,6 +3,7 @@ package dashboards
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // AlertingDir is the embedded folder of Grafana alert rule provisioning.
@@ -77,8 +78,9 @@ func AlertRuleGroups() ([]AlertRuleGroup, error) {
 }
 
 // ValidateAlertRules checks what Grafana would refuse or evaluate wrongly:
-// unique uids, a condition naming a step, data sources that are provisioned
-// (or expressions), expressions that name existing steps, SQL present.
+// an evaluation interval Grafana accepts, unique uids, a condition naming a
+// step, data sources that are provisioned (or expressions), expressions
+// that name existing steps, SQL present.
 func ValidateAlertRules(groups []AlertRuleGroup) error {
 	sources, err := DataSources()
 	if err != nil {
@@ -93,6 +95,8 @@ func ValidateAlertRules(groups []AlertRuleGroup) error {
 	for _, g := range groups {
 		if g.Name == "" || g.Folder == "" || g.Interval == "" {
 			errs = append(errs, fmt.Errorf("%s: group %q needs a name, folder and interval", g.File, g.Name))
+		} else if _, err := g.IntervalSeconds(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: group %q: %w", g.File, g.Name, err))
 		}
 		for _, r := range g.Rules {
 			fail := func(format string, args ...any) {
@@ -127,4 +131,18 @@ func ValidateAlertRules(groups []AlertRuleGroup) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// IntervalSeconds is the group's evaluation interval in seconds, as
+// Grafana's API takes it. Grafana evaluates on a 10 s tick, so the interval
+// must be a positive multiple of 10 s.
+func (g AlertRuleGroup) IntervalSeconds() (int64, error) {
+	d, err := time.ParseDuration(g.Interval)
+	if err != nil {
+		return 0, fmt.Errorf("interval %q: %w", g.Interval, err)
+	}
+	if d <= 0 || d%(10*time.Second) != 0 {
+		return 0, fmt.Errorf("interval %q: want a positive multiple of 10s (Grafana's evaluation tick)", g.Interval)
+	}
+	return int64(d / time.Second), nil
 }

@@ -66,6 +66,8 @@ func TestValidateAlertRulesFindsBrokenRules(t *testing.T) {
 		{name: "expression on a missing step", break_: func(g *AlertRuleGroup) { g.Rules[0].Data[1].Model["expression"] = "B" }, errHas: `expression "B" names no step`},
 		{name: "query without SQL", break_: func(g *AlertRuleGroup) { delete(g.Rules[0].Data[0].Model, "rawSql") }, errHas: "rawSql is empty"},
 		{name: "repeated uid", break_: func(g *AlertRuleGroup) { g.Rules = append(g.Rules, g.Rules[0]) }, errHas: "uid repeated"},
+		{name: "interval off Grafana's 10 s tick", break_: func(g *AlertRuleGroup) { g.Interval = "45s" }, errHas: `interval "45s": want a positive multiple of 10s`},
+		{name: "interval that is not a duration", break_: func(g *AlertRuleGroup) { g.Interval = "hourly" }, errHas: `interval "hourly"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,6 +41,9 @@ type Config struct {
 	// its uid is derived from it ("Journeys" → "journeys"). Empty means
 	// DefaultFolder.
 	Folder string
+	// DataSources points the data sources at this Grafana's ClickHouse
+	// and Prometheus; its zero value keeps docker-compose's hosts.
+	DataSources DataSourceAddrs
 	// DryRun reads and plans, and writes nothing.
 	DryRun bool
 	// HTTPClient, if set, carries the requests (tests, proxies).
@@ -59,7 +62,7 @@ func (c Config) Validate() error {
 	if c.Token == "" {
 		return errors.New("grafana token is required (a service account token with Editor or Admin role)")
 	}
-	return nil
+	return c.DataSources.Validate()
 }
 
 // Action is what Apply did, or would do, to one object.
@@ -73,7 +76,7 @@ const (
 
 // Change is one object of the plan.
 type Change struct {
-	Kind   string // folder, datasource, dashboard, alert-rule
+	Kind   string // folder, datasource, dashboard, alert-rule, rule-group
 	UID    string
 	Title  string
 	Action Action
@@ -175,6 +178,9 @@ func Apply(ctx context.Context, cfg Config) (Plan, error) {
 				return a.plan, err
 			}
 		}
+		if err := a.ruleGroup(g); err != nil {
+			return a.plan, err
+		}
 	}
 	return a.plan, nil
 }
@@ -238,6 +244,7 @@ func (a *applier) folder() error {
 }
 
 func (a *applier) dataSource(s dashboards.ProvisionedDataSource) error {
+	s, forceUpdate := a.cfg.DataSources.apply(s)
 	jsonData, err := normalize(s.JSONData)
 	if err != nil {
 		return fmt.Errorf("data source %s json data: %w", s.UID, err)
@@ -270,7 +277,7 @@ func (a *applier) dataSource(s dashboards.ProvisionedDataSource) error {
 		return fmt.Errorf("data source %s json data from grafana: %w", s.UID, err)
 	}
 	if p.Name == s.Name && p.Type == s.Type && p.URL == s.URL && string(p.Access) == access &&
-		p.IsDefault == s.IsDefault && subset(jsonData, gotJSON) {
+		p.IsDefault == s.IsDefault && subset(jsonData, gotJSON) && !forceUpdate {
 		a.record("datasource", s.UID, s.Name, Unchanged)
 		return nil
 	}

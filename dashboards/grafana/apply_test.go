@@ -10,7 +10,7 @@ import (
 )
 
 // embedded counts the objects Apply manages.
-func embedded(t *testing.T) (sources, boards, rules int) {
+func embedded(t *testing.T) (sources, boards, rules, groups int) {
 	t.Helper()
 	ss, err := dashboards.DataSources()
 	if err != nil {
@@ -27,7 +27,7 @@ func embedded(t *testing.T) (sources, boards, rules int) {
 	for _, g := range gs {
 		rules += len(g.Rules)
 	}
-	return len(ss), len(ds), rules
+	return len(ss), len(ds), rules, len(gs)
 }
 
 func actions(p Plan) map[string]Action {
@@ -39,8 +39,8 @@ func actions(p Plan) map[string]Action {
 }
 
 func TestApply(t *testing.T) {
-	nSources, nBoards, nRules := embedded(t)
-	total := 1 + nSources + nBoards + nRules
+	nSources, nBoards, nRules, nGroups := embedded(t)
+	total := 1 + nSources + nBoards + nRules + nGroups
 	cases := []struct {
 		name string
 		// before runs against the fake before the apply under test.
@@ -52,8 +52,10 @@ func TestApply(t *testing.T) {
 		changed    []string
 		wantWrites int
 	}{
-		{name: "first apply creates everything",
-			want: map[Action]int{Create: total}, wantWrites: total},
+		{name: "first apply creates everything and sets each group's interval",
+			want:       map[Action]int{Create: total - nGroups, Update: nGroups},
+			changed:    []string{"rule-group/journeys-cx"},
+			wantWrites: total},
 		{name: "second apply changes nothing",
 			before: applied,
 			want:   map[Action]int{Unchanged: total}, wantWrites: 0},
@@ -75,6 +77,15 @@ func TestApply(t *testing.T) {
 			},
 			want:    map[Action]int{Update: 2, Unchanged: total - 2},
 			changed: []string{"alert-rule/journeys-data-freshness", "datasource/journeys-prometheus"}, wantWrites: 2},
+		{name: "a group interval changed in Grafana is put back, its rules kept",
+			before: func(t *testing.T, f *fakeGrafana, url string) {
+				applied(t, f, url)
+				f.mu.Lock()
+				f.groups["journeys/journeys-cx"] = 30
+				f.mu.Unlock()
+			},
+			want:    map[Action]int{Update: 1, Unchanged: total - 1},
+			changed: []string{"rule-group/journeys-cx"}, wantWrites: 1},
 		{name: "a dashboard moved to another folder is moved back",
 			before: func(t *testing.T, f *fakeGrafana, url string) {
 				applied(t, f, url)
@@ -168,6 +179,12 @@ func TestApplyCreatesWhatGrafanaNeeds(t *testing.T) {
 	if !strings.Contains(sql, "FROM friction_flags FINAL") {
 		t.Errorf("rule SQL not sent: %q", sql)
 	}
+	if iv := f.groups["cx-team/journeys-cx"]; iv != 300 {
+		t.Errorf("group journeys-cx evaluated every %d s, want 300 (5m, as provisioned)", iv)
+	}
+	if len(f.rules) == 0 || f.rules["journeys-friction-spike"]["ruleGroup"] != "journeys-cx" {
+		t.Errorf("rules lost when the group's interval was set: %v", f.rules)
+	}
 	if f.ds["journeys-clickhouse"]["type"] != "grafana-clickhouse-datasource" || f.ds["journeys-prometheus"]["url"] != "http://prometheus:9090" {
 		t.Errorf("data sources: %v", f.ds)
 	}
@@ -199,6 +216,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no url", Config{Token: "t"}, "url is required"},
 		{"url without scheme", Config{URL: "grafana:3000", Token: "t"}, "want http(s)://"},
 		{"no token", Config{URL: "https://g.example.com/grafana"}, "token is required"},
+		{"clickhouse port out of range", Config{URL: "http://g:3000", Token: "t", DataSources: DataSourceAddrs{ClickHousePort: 70000}}, "clickhouse port 70000"},
+		{"prometheus url without scheme", Config{URL: "http://g:3000", Token: "t", DataSources: DataSourceAddrs{PrometheusURL: "prom:9090"}}, `prometheus url "prom:9090"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -207,5 +226,46 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want %q", err, c.errHas)
 			}
 		})
+	}
+}
+
+func TestApplyPointsDataSourcesAtTheGivenServers(t *testing.T) {
+	f, srv := newFakeGrafana(t, "secret")
+	addrs := DataSourceAddrs{ClickHouseHost: "ch.internal", ClickHousePort: 9440, ClickHouseUser: "grafana",
+		ClickHousePassword: "pw", PrometheusURL: "https://prom.internal:9090"}
+	apply := func(d DataSourceAddrs) Plan {
+		t.Helper()
+		plan, err := Apply(context.Background(), Config{URL: srv.URL, Token: "secret", DataSources: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	apply(addrs)
+	ch := f.ds["journeys-clickhouse"]["jsonData"].(map[string]any)
+	if ch["host"] != "ch.internal" || ch["port"] != float64(9440) || ch["username"] != "grafana" || ch["defaultDatabase"] != "journeys" {
+		t.Errorf("clickhouse data source json data: %v", ch)
+	}
+	if pw := f.secrets["journeys-clickhouse"].(map[string]any)["password"]; pw != "pw" {
+		t.Errorf("clickhouse password sent: %v", pw)
+	}
+	if u := f.ds["journeys-prometheus"]["url"]; u != "https://prom.internal:9090" {
+		t.Errorf("prometheus url: %v", u)
+	}
+	// A password cannot be read back, so giving one again updates the
+	// data source, and only it; without one, nothing changes.
+	if acts := actions(apply(addrs)); acts["datasource/journeys-clickhouse"] != Update || acts["datasource/journeys-prometheus"] != Unchanged {
+		t.Errorf("second apply with a password: %v", acts)
+	}
+	addrs.ClickHousePassword = ""
+	if plan := apply(addrs); plan.Count(Unchanged) != len(plan) {
+		t.Errorf("apply without a password after one with it is not a no-op:\n%v", plan)
+	}
+	// Back to the provisioned (compose) hosts.
+	if acts := actions(apply(DataSourceAddrs{})); acts["datasource/journeys-clickhouse"] != Update || acts["datasource/journeys-prometheus"] != Update {
+		t.Errorf("apply with the provisioned addresses: %v", acts)
+	}
+	if ch := f.ds["journeys-clickhouse"]["jsonData"].(map[string]any); ch["host"] != "clickhouse" {
+		t.Errorf("clickhouse host after going back: %v", ch["host"])
 	}
 }

@@ -22,15 +22,22 @@ type fakeGrafana struct {
 	mu     sync.Mutex
 	folder map[string]map[string]any
 	ds     map[string]map[string]any
-	dash   map[string]map[string]any // uid → {"dashboard":…, "folderUid":…}
-	rules  map[string]map[string]any
+	// secrets holds the secureJsonData each data source was last sent;
+	// like Grafana, the fake never returns it.
+	secrets map[string]any
+	dash    map[string]map[string]any // uid → {"dashboard":…, "folderUid":…}
+	rules   map[string]map[string]any
+	// groups holds each rule group's interval in seconds, by
+	// "folderUid/title". A rule written into a new group creates the group
+	// at Grafana's default interval (1m).
+	groups map[string]int64
 	writes []string // "METHOD path" of every write
 	nextID int
 }
 
 func newFakeGrafana(t *testing.T, token string) (*fakeGrafana, *httptest.Server) {
 	f := &fakeGrafana{t: t, token: token, folder: map[string]map[string]any{}, ds: map[string]map[string]any{},
-		dash: map[string]map[string]any{}, rules: map[string]map[string]any{}}
+		dash: map[string]map[string]any{}, rules: map[string]map[string]any{}, groups: map[string]int64{}, secrets: map[string]any{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv
@@ -119,6 +126,7 @@ func (f *fakeGrafana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case r.Method == http.MethodPost && p == "/api/datasources":
 		if need("uid", "name", "type", "access") {
+			f.secrets[body["uid"].(string)] = body["secureJsonData"]
 			delete(body, "secureJsonData") // never returned
 			body["id"], body["version"], body["orgId"], body["readOnly"] = id, float64(1), float64(1), false
 			f.ds[body["uid"].(string)] = body
@@ -132,6 +140,9 @@ func (f *fakeGrafana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if need("name", "type", "access") {
+			if sec, ok := body["secureJsonData"]; ok {
+				f.secrets[uid] = sec
+			}
 			delete(body, "secureJsonData")
 			body["uid"], body["id"], body["version"], body["orgId"] = uid, old["id"], old["version"].(float64)+1, float64(1)
 			f.ds[uid] = body
@@ -213,11 +224,61 @@ func (f *fakeGrafana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body["id"], body["provenance"], body["updated"] = id, "api", "2026-01-01T00:00:00Z"
 		f.rules[uid] = body
+		if g := body["folderUID"].(string) + "/" + body["ruleGroup"].(string); f.groups[g] == 0 {
+			f.groups[g] = 60
+		}
 		code := 200
 		if r.Method == http.MethodPost {
 			code = 201
 		}
 		reply(w, code, body)
+	// Rule groups: GET/PUT /api/v1/provisioning/folder/:folderUid/rule-groups/:group.
+	// A PUT replaces the group: its interval, and its rules by those listed.
+	case strings.HasPrefix(p, "/api/v1/provisioning/folder/") && strings.Contains(p, "/rule-groups/"):
+		folderUID, group, _ := strings.Cut(strings.TrimPrefix(p, "/api/v1/provisioning/folder/"), "/rule-groups/")
+		key := folderUID + "/" + group
+		interval, ok := f.groups[key]
+		if !ok {
+			notFound("alert rule group")
+			return
+		}
+		if r.Method == http.MethodPut {
+			if !need("title", "interval", "rules") {
+				return
+			}
+			iv, _ := body["interval"].(float64)
+			if iv <= 0 || int64(iv)%10 != 0 || body["title"] != group {
+				bad("interval %v is not a positive multiple of 10 s, or title %v is not the group %s", body["interval"], body["title"], group)
+				return
+			}
+			keep := map[string]bool{}
+			for _, rr := range body["rules"].([]any) {
+				rule := rr.(map[string]any)
+				uid, _ := rule["uid"].(string)
+				if _, known := f.rules[uid]; !known || rule["ruleGroup"] != group || rule["folderUID"] != folderUID {
+					bad("rule %v is not a rule of group %s in folder %s", rule["uid"], group, folderUID)
+					return
+				}
+				keep[uid] = true
+			}
+			for uid, rule := range f.rules {
+				if rule["folderUID"] == folderUID && rule["ruleGroup"] == group && !keep[uid] {
+					delete(f.rules, uid)
+				}
+			}
+			f.groups[key] = int64(iv)
+			interval = int64(iv)
+		} else if r.Method != http.MethodGet {
+			f.t.Errorf("unexpected request %s %s", r.Method, p)
+			return
+		}
+		var rules []any
+		for _, rule := range f.rules {
+			if rule["folderUID"] == folderUID && rule["ruleGroup"] == group {
+				rules = append(rules, rule)
+			}
+		}
+		reply(w, 200, map[string]any{"title": group, "folderUid": folderUID, "interval": interval, "rules": rules})
 	default:
 		f.t.Errorf("unexpected request %s %s", r.Method, p)
 		notFound("route")
