@@ -159,12 +159,23 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	}
 	defer h.inFlight.release(held)
 
-	body, rej := readBody(w, r, limit, tooLarge)
+	bufs := getRequestBuffers()
+	// Records point into bufs until the broker has acknowledged them.
+	reusable := true
+	defer func() {
+		if reusable {
+			bufs.release()
+		}
+	}()
+	body, rej := readBody(w, r, limit, tooLarge, &bufs.body)
 	if rej != nil {
 		rej.write(w, h.m, src.name())
 		return
 	}
-	req, rej := decodeRequest(body, callType)
+	req, rej := decodeRequestInto(body, callType, bufs.events)
+	if req != nil {
+		bufs.events = req.events
+	}
 	if rej != nil {
 		rej.write(w, h.m, src.name())
 		return
@@ -199,9 +210,10 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	}
 	h.m.batchEvents.Observe(float64(n))
 
-	msgs, rejected := h.prepare(req, src, receivedAt)
+	msgs, rejected := h.prepare(req, src, receivedAt, bufs)
 	accepted := len(msgs) - len(rejected)
 	if err := h.publish(r.Context(), msgs); err != nil {
+		reusable = false
 		h.log.Warn("publish tracking events", "records", len(msgs), "source", src.Name, "error", err)
 		rej := reject(ReasonUnavailable, "events could not be stored; retry later")
 		rej.events = n
@@ -240,13 +252,17 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 // records to publish — first the accepted events for the touchpoints
 // topic, then one record on the rejected topic per refused event — and
 // the refused events.
-func (h *handler) prepare(req *request, src *source, receivedAt time.Time) ([]Message, []RejectedEvent) {
+func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs *requestBuffers) ([]Message, []RejectedEvent) {
 	msgs := make([]Message, 0, len(req.events))
 	var rejected []RejectedEvent
 	var rejectedMsgs []Message
 	// The records' keys and values share one buffer, about the size of
 	// the request's body with the fields enrichment adds.
-	arena := make([]byte, 0, len(req.body)+len(req.events)*enrichedBytes)
+	arena := bufs.arena[:0]
+	if n := len(req.body) + len(req.events)*enrichedBytes; cap(arena) < n {
+		arena = make([]byte, 0, n)
+	}
+	defer func() { bufs.arena = arena }()
 	for i := range req.events {
 		ev := &req.events[i]
 		mapEventName(ev)
