@@ -18,6 +18,9 @@ import (
 // consume gathers records into batches and processes each to the commit.
 // While no records come, it still closes journeys that went idle.
 func (p *Processor) consume(ctx context.Context, gen *kafka.Generation, g *generation, records <-chan kafka.Message) {
+	// The next generation starts from ClickHouse: the write in flight ends
+	// (written, or abandoned with the generation's context) first.
+	defer func() { _ = p.settle() }()
 	batch := make([]kafka.Message, 0, p.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -50,8 +53,8 @@ func (p *Processor) consume(ctx context.Context, gen *kafka.Generation, g *gener
 			continue
 		}
 		timer.Stop()
-		if err := p.processBatch(ctx, gen, g, batch, live); err != nil {
-			// Only cancellation ends processBatch with an error: the
+		if err := p.pipeBatch(ctx, gen, g, batch, live); err != nil {
+			// Only cancellation ends a batch with an error: the
 			// generation is over and the next owner reads the batch again.
 			p.log.Info("batch abandoned at end of generation", "records", len(batch), "err", err)
 			return
@@ -74,6 +77,13 @@ type output struct {
 	// derive are those of profiles whose row must be derived from
 	// ClickHouse: a touchpoint came out of order, late, or from a replay.
 	derive map[string]struct{}
+	// memRows are copies of the in-memory rows of profiles not derived,
+	// taken before the write starts; fromStore are the others, sorted;
+	// derived holds what the write derived for them (nil: no row), for
+	// the processor to hold once the write is done (pipeline.go).
+	memRows   []schemas.Customer
+	fromStore []string
+	derived   map[string]*schemas.Customer
 }
 
 // deriveProfile marks a customer's profile to be derived from ClickHouse.
@@ -119,36 +129,48 @@ func (o *output) addJourneys(js []schemas.Journey) {
 	}
 }
 
-// processBatch applies one batch and writes it; it returns only once the
-// batch's offsets are committed, or with an error when ctx ends first.
-func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *generation, batch []kafka.Message, live bool) error {
+// prepareBatch applies one batch in memory: what it will write, and the
+// offsets to commit once it is written.
+func (p *Processor) prepareBatch(ctx context.Context, g *generation, batch []kafka.Message, live bool) (*prepared, error) {
 	start := time.Now()
 	out, refolds, err := p.apply(ctx, g, batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wm := p.watermark(live)
 	if err := p.refold(ctx, refolds, wm, out); err != nil {
-		return err
+		return nil, err
 	}
+	// The rows a take-over left pending go out with this batch; should its
+	// write fail, the generation ends and the next take-over finds them
+	// again.
 	out.addJourneys(g.pending)
 	for _, row := range g.pendingSessions {
 		out.addSession(row)
 	}
+	g.pending, g.pendingSessions = nil, nil
 	p.expire(wm, out)
 	p.session.Evict()
-	if err := p.write(ctx, out); err != nil {
-		return err
+	for i := range out.touchpoints {
+		out.touchProfile(out.touchpoints[i].CustomerID)
 	}
-	g.pending, g.pendingSessions = nil, nil
 	offsets := map[int]int64{}
 	for _, m := range batch {
 		if m.Offset+1 > offsets[m.Partition] {
 			offsets[m.Partition] = m.Offset + 1
 		}
 	}
+	return &prepared{out: out, offsets: offsets, start: start}, nil
+}
+
+// finishBatch writes a prepared batch and commits its offsets; it returns
+// only once they are committed, or with an error when ctx ends first.
+func (p *Processor) finishBatch(ctx context.Context, gen *kafka.Generation, b *prepared) error {
+	if err := p.write(ctx, b.out); err != nil {
+		return err
+	}
 	if err := p.retry(ctx, "commit", func() error {
-		err := gen.CommitOffsets(map[string]map[int]int64{p.cfg.Topic: offsets})
+		err := gen.CommitOffsets(map[string]map[int]int64{p.cfg.Topic: b.offsets})
 		if err != nil {
 			p.metrics.commitFailures.Inc()
 		}
@@ -157,8 +179,7 @@ func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *
 		return err
 	}
 	p.metrics.batches.Inc()
-	p.metrics.batchDuration.Observe(time.Since(start).Seconds())
-	p.metrics.customers.Set(float64(p.engine.Len()))
+	p.metrics.batchDuration.Observe(time.Since(b.start).Seconds())
 	return nil
 }
 
@@ -180,6 +201,9 @@ func (p *Processor) watermark(live bool) time.Time {
 
 // closeIdle writes the journeys that went idle while no records came.
 func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
+	if err := p.settle(); err != nil {
+		return err
+	}
 	out := &output{}
 	out.addJourneys(g.pending)
 	p.expire(p.watermark(false), out)
@@ -225,6 +249,9 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		tps = append(tps, tp)
 	}
 	out := &output{touchpoints: make([]schemas.Touchpoint, 0, len(tps))}
+	// A write that ends while this batch applies may tell it which of its
+	// customers' profiles to derive again (pipeline.go).
+	p.preparing = out
 	if len(replayed) > 0 {
 		if err := p.replay(ctx, replayed, out); err != nil {
 			return nil, nil, err
@@ -357,26 +384,25 @@ func (p *Processor) applyInOrder(tp schemas.Touchpoint, out *output) {
 
 // write inserts touchpoints before journeys and flags: recovery rebuilds
 // journeys and flags from stored touchpoints, never the other way round.
+// It may run while the next batch is applied (pipeline.go), so it reads
+// only out, and writes through the store directly.
 func (p *Processor) write(ctx context.Context, out *output) error {
 	steps := []struct {
 		table string
 		rows  int
 		fn    func() error
 	}{
-		{"touchpoints", len(out.touchpoints), func() error { return p.sink.InsertTouchpoints(ctx, out.touchpoints) }},
-		{"journeys", len(out.journeys), func() error { return p.sink.InsertJourneys(ctx, out.journeys) }},
-		{"friction_flags", len(out.flags), func() error { return p.sink.InsertFlags(ctx, out.flags) }},
-		{"sessions", len(out.sessions), func() error { return p.sink.InsertSessions(ctx, sessionRows(out.sessions)) }},
-	}
-	for i := range out.touchpoints {
-		out.touchProfile(out.touchpoints[i].CustomerID)
+		{"touchpoints", len(out.touchpoints), func() error { return p.store.InsertTouchpoints(ctx, out.touchpoints) }},
+		{"journeys", len(out.journeys), func() error { return p.store.InsertJourneys(ctx, out.journeys) }},
+		{"friction_flags", len(out.flags), func() error { return p.store.InsertFlags(ctx, out.flags) }},
+		{"sessions", len(out.sessions), func() error { return p.store.InsertSessions(ctx, sessionRows(out.sessions)) }},
 	}
 	// Last: a profile is derived from the touchpoints as stored.
 	steps = append(steps, struct {
 		table string
 		rows  int
 		fn    func() error
-	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out.profiles, out.derive) }})
+	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out) }})
 	for _, s := range steps {
 		if s.rows == 0 {
 			continue

@@ -15,6 +15,11 @@
 // as those of an uninterrupted run (ReplacingMergeTree collapses the
 // rewrites; FINAL shows each once).
 //
+// Pipelining (pipeline.go): a batch is applied in memory while the batch
+// before is written; writes stay one at a time and in order, and the batch
+// being applied waits for the write in flight before it reads or writes
+// ClickHouse or the topic, so it sees what a one-batch-at-a-time run would.
+//
 // Event time (refold.go): a touchpoint older than its customer's latest but
 // within Config.Lateness is placed in event-time order by folding the
 // customer's journeys again from ClickHouse; the rows that changed are

@@ -480,6 +480,11 @@ func (p *Processor) writeRecords(ctx context.Context, msgs []kafka.Message) erro
 	if p.records == nil {
 		return fmt.Errorf("produce %d records: no record writer", len(msgs))
 	}
+	// Forwarded touchpoints follow the rows of the batch before
+	// (pipeline.go).
+	if err := p.settle(); err != nil {
+		return err
+	}
 	if err := p.records.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("produce %d records: %w", len(msgs), err)
 	}

@@ -60,7 +60,10 @@ type FlagPublisher interface {
 
 // Processor runs the consumer group.
 type Processor struct {
-	cfg     Config
+	cfg Config
+	// store is the Sink as given, which a batch's write uses; sink is the
+	// same behind settledSink, which everything else uses (pipeline.go).
+	store   Sink
 	sink    Sink
 	flags   FlagPublisher
 	log     *slog.Logger
@@ -79,6 +82,10 @@ type Processor struct {
 	// a batch found the partitions read to their end. Both drive CloseIdle.
 	maxEventTime time.Time
 	live         bool
+	// writing is the write in flight; preparing the output of the batch
+	// being applied (pipeline.go).
+	writing   *inflight
+	preparing *output
 }
 
 // New builds a processor; Run starts it.
@@ -94,7 +101,8 @@ func New(cfg Config, sink Sink, flags FlagPublisher, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Processor{cfg: cfg, sink: sink, flags: flags, log: log, metrics: m, now: time.Now, profiles: map[string]*schemas.Customer{}}
+	p := &Processor{cfg: cfg, store: sink, flags: flags, log: log, metrics: m, now: time.Now, profiles: map[string]*schemas.Customer{}}
+	p.sink = settledSink{s: sink, settle: p.settle}
 	p.engine = journey.New(cfg.Journey, func() time.Time { return p.now() })
 	p.session = session.New(cfg.Sessions, func() time.Time { return p.now() })
 	p.ids.reset(map[string]string{})

@@ -17,6 +17,7 @@ import (
 // derived from ClickHouse at write time.
 func (p *Processor) addToProfile(tp *schemas.Touchpoint, held bool, out *output) {
 	c := tp.CustomerID
+	out.touchProfile(c)
 	if _, ok := out.derive[c]; ok {
 		return
 	}
@@ -34,48 +35,73 @@ func (p *Processor) addToProfile(tp *schemas.Touchpoint, held bool, out *output)
 	profile.Add(pr, tp)
 }
 
-// writeProfiles writes the customers rows of the customers: from memory
-// for those whose touchpoints came in order, derived from their stored
-// touchpoints for the others (it runs after the touchpoints insert, so the
-// batch's own are read back). The same stored touchpoints always give the
-// same row, so a replay after a crash between inserts, a take-over, a
-// refold or touchpoints forwarded from a merged id all end in the row an
-// uninterrupted run writes.
-func (p *Processor) writeProfiles(ctx context.Context, customers, derive map[string]struct{}) error {
-	ids := make([]string, 0, len(customers))
-	var fromStore []string
-	for c := range customers {
-		ids = append(ids, c)
-		if _, ok := derive[c]; ok || p.profiles[c] == nil {
-			fromStore = append(fromStore, c)
+// snapshotProfiles splits the customers rows a batch writes: copies of
+// those held in memory for the customers whose touchpoints came in order,
+// taken now because the next batch may fold more into them while this one
+// is written; the others are derived from their stored touchpoints at
+// write time.
+func (p *Processor) snapshotProfiles(out *output) {
+	out.memRows, out.fromStore = out.memRows[:0], out.fromStore[:0]
+	for c := range out.profiles {
+		_, derive := out.derive[c]
+		if pr := p.profiles[c]; !derive && pr != nil {
+			out.memRows = append(out.memRows, *pr)
+		} else {
+			out.fromStore = append(out.fromStore, c)
 		}
 	}
-	sort.Strings(ids)
-	sort.Strings(fromStore)
-	if len(fromStore) > 0 {
-		sums, tps, err := p.sink.ProfileInputs(ctx, fromStore, profile.Events)
+	sort.Strings(out.fromStore)
+}
+
+// writeProfiles writes a batch's customers rows: the in-memory copies, and
+// rows derived from the stored touchpoints of out.fromStore (it runs after
+// the touchpoints insert, so the batch's own are read back). The same
+// stored touchpoints always give the same row, so a replay after a crash
+// between inserts, a take-over, a refold or touchpoints forwarded from a
+// merged id all end in the row an uninterrupted run writes. It reads and
+// writes only out: it may run while the next batch is applied.
+func (p *Processor) writeProfiles(ctx context.Context, out *output) error {
+	rows := make([]schemas.Customer, 0, len(out.memRows)+len(out.fromStore))
+	rows = append(rows, out.memRows...)
+	if len(out.fromStore) > 0 {
+		sums, tps, err := p.store.ProfileInputs(ctx, out.fromStore, profile.Events)
 		if err != nil {
 			return err
 		}
-		for _, c := range fromStore {
+		out.derived = make(map[string]*schemas.Customer, len(out.fromStore))
+		for _, c := range out.fromStore {
 			// A customer none of whose touchpoints is stored under them
 			// (all forwarded to a user) gets no row.
 			sum, ok := sums[c]
 			if !ok {
-				delete(p.profiles, c)
+				out.derived[c] = nil
 				continue
 			}
 			row := profile.BuildFrom(c, summary(sum), tps[c])
-			p.profiles[c] = &row
+			out.derived[c] = &row
+			rows = append(rows, row)
 		}
 	}
-	rows := make([]schemas.Customer, 0, len(ids))
-	for _, c := range ids {
-		if pr := p.profiles[c]; pr != nil {
-			rows = append(rows, *pr)
+	sort.Slice(rows, func(i, j int) bool { return rows[i].CustomerID < rows[j].CustomerID })
+	return p.store.InsertCustomers(ctx, rows)
+}
+
+// adoptProfiles holds the rows a finished write derived. A customer the
+// batch being applied has already folded a touchpoint into (over the row
+// from before) gets derived again after that batch's write.
+func (p *Processor) adoptProfiles(written *output) {
+	for c, row := range written.derived {
+		if p.preparing != nil {
+			if _, touched := p.preparing.profiles[c]; touched {
+				p.preparing.deriveProfile(c)
+			}
+		}
+		if row == nil {
+			delete(p.profiles, c)
+		} else {
+			p.profiles[c] = row
 		}
 	}
-	return p.sink.InsertCustomers(ctx, rows)
 }
 
 // retractedProfiles are the rows that say the customer ids were merged
