@@ -27,6 +27,8 @@ const (
 	// DefaultMinBurst is the smallest default token bucket of a
 	// rate-limited source, so that an ordinary batch fits in it.
 	DefaultMinBurst = 100
+	// minAdminToken is the shortest admin token accepted.
+	minAdminToken = 16
 )
 
 // Errors Config.Validate and LoadSources report, wrapped with the
@@ -47,6 +49,7 @@ var (
 	ErrNoBrokers       = errors.New("no Kafka brokers")
 	ErrNoHashKey       = errors.New("hash_properties needs a hash_key")
 	ErrBadHashPath     = errors.New("hashed property path must start with properties., traits. or context.")
+	ErrWeakAdminToken  = errors.New("admin token must be at least 16 characters")
 )
 
 // Config of the ingest HTTP service. Zero fields take the documented default.
@@ -83,8 +86,17 @@ type Config struct {
 	HashProperties []string `yaml:"hash_properties"`
 	// HashKey is the secret of the keyed hash.
 	HashKey string `yaml:"hash_key"`
+	// AdminToken enables POST /v1/admin/forget for callers sending
+	// Authorization: Bearer <AdminToken>, when Forgetter is set too. At
+	// least 16 characters.
+	AdminToken string `yaml:"admin_token"`
 	// Now is the clock that stamps receivedAt; nil means time.Now.
 	Now func() time.Time `yaml:"-"`
+	// Suppression, when set, drops the events of forgotten customers
+	// (package forget): answered as accepted, written nowhere.
+	Suppression Suppression `yaml:"-"`
+	// Forgetter carries out the admin API's forget requests.
+	Forgetter Forgetter `yaml:"-"`
 }
 
 // Source is one sender of events: a web site, a call-center system, an
@@ -189,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProduceTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ingest produce_timeout %s: %w", c.ProduceTimeout, ErrBadTimeout))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
+		errs = append(errs, fmt.Errorf("ingest admin_token: %w", ErrWeakAdminToken))
 	}
 	if len(c.HashProperties) > 0 && c.HashKey == "" {
 		errs = append(errs, fmt.Errorf("ingest hash_properties: %w", ErrNoHashKey))

@@ -122,6 +122,9 @@ func (o *output) addJourneys(js []schemas.Journey) {
 // batch's offsets are committed, or with an error when ctx ends first.
 func (p *Processor) processBatch(ctx context.Context, gen *kafka.Generation, g *generation, batch []kafka.Message, live bool) error {
 	start := time.Now()
+	if err := p.learnForgotten(ctx, g); err != nil {
+		return err
+	}
 	out, refolds, err := p.apply(ctx, g, batch)
 	if err != nil {
 		return err
@@ -179,6 +182,9 @@ func (p *Processor) watermark(live bool) time.Time {
 
 // closeIdle writes the journeys that went idle while no records came.
 func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
+	if err := p.learnForgotten(ctx, g); err != nil {
+		return err
+	}
 	out := &output{}
 	out.addJourneys(g.pending)
 	p.expire(p.watermark(false), out)
@@ -211,6 +217,9 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			continue
 		}
 		tp.KafkaPartition, tp.KafkaOffset = int32(m.Partition), m.Offset
+		if p.forgottenRecord(&tp, id) {
+			continue // never applied, replayed or forwarded
+		}
 		if p.route(st, tp, id) {
 			continue // its customer was merged into a user
 		}

@@ -79,6 +79,12 @@ type Processor struct {
 	// a batch found the partitions read to their end. Both drive CloseIdle.
 	maxEventTime time.Time
 	live         bool
+	// forgotten is the suppression list of forgotten customers, deleter
+	// deletes their rows, and forgetPos is how much of the list the
+	// processor has taken in (forget.go).
+	forgotten ForgetList
+	deleter   CustomerDeleter
+	forgetPos int
 }
 
 // New builds a processor; Run starts it.
@@ -114,6 +120,12 @@ func (p *Processor) expire(wm time.Time, out *output) {
 // from the committed offsets with empty customer state; state is rebuilt from
 // ClickHouse as customers show up.
 func (p *Processor) Run(ctx context.Context) error {
+	if err := p.loadForgetList(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                p.cfg.GroupID,
 		Brokers:           p.cfg.Brokers,
