@@ -46,7 +46,7 @@ func (s *Store) LinkedIDs(ctx context.Context, userID string) ([]string, error) 
 	frontier := []string{userID}
 	var out []string
 	for depth := 0; depth < maxLinkDepth && len(frontier) > 0; depth++ {
-		rows, err := s.conn.Query(ctx, `SELECT DISTINCT linked_id FROM identities WHERE user_id IN ?`, frontier)
+		rows, err := s.conn.Query(ctx, `SELECT DISTINCT linked_id FROM identities WHERE user_id IN ?`, set(frontier))
 		if err != nil {
 			return nil, fmt.Errorf("read ids linked to a customer: %w", err)
 		}
@@ -140,7 +140,7 @@ func (s *Store) WaitMutations(ctx context.Context) error {
 	for {
 		var pending uint64
 		err := s.conn.QueryRow(ctx, `SELECT count() FROM system.mutations
-WHERE database = ? AND table IN ? AND is_done = 0`, s.cfg.Database, tables).Scan(&pending)
+WHERE database = ? AND table IN ? AND is_done = 0`, s.cfg.Database, set(tables)).Scan(&pending)
 		if err != nil {
 			return fmt.Errorf("read pending mutations: %w", err)
 		}
