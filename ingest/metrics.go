@@ -18,9 +18,9 @@ type metrics struct {
 	// eventsSuppressed are events of forgotten customers: answered as
 	// accepted, written nowhere.
 	eventsSuppressed *prometheus.CounterVec
-	batchEvents    prometheus.Histogram
-	produceSeconds *prometheus.HistogramVec
-	inFlightBytes  prometheus.Gauge
+	batchEvents      prometheus.Histogram
+	produceSeconds   *prometheus.HistogramVec
+	inFlightBytes    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, sourceNames []string) (*metrics, error) {
