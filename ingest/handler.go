@@ -286,6 +286,12 @@ func (h *handler) check(ev *rawEvent, src *source) RejectedEvent {
 	if len(ev.raw) > h.cfg.MaxEventBytes {
 		return RejectedEvent{Reason: ReasonEventTooLarge, Message: fmt.Sprintf("event exceeds %d bytes", h.cfg.MaxEventBytes)}
 	}
+	if err := unsafeJSON(ev.raw); err != nil {
+		return RejectedEvent{Reason: ReasonUnsafeJSON, Message: err.Error()}
+	}
+	if err := controlInID(ev); err != nil {
+		return RejectedEvent{Reason: ReasonUnsafeJSON, Message: err.Error()}
+	}
 	if errs := validateCall(h.validator, ev); len(errs) > 0 {
 		return RejectedEvent{Reason: ReasonSchema, Message: joinFieldErrors(errs), Errors: errs}
 	}
