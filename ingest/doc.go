@@ -71,8 +71,14 @@
 // Config.MaxInFlightBytes (a request of unknown or compressed length
 // counts as its full limit).
 //
+// An event is refused alone (unsafe_json) when it is valid JSON that
+// readers downstream cannot hold: bytes that are not UTF-8, half a UTF-16
+// surrogate pair, a number beyond a 64-bit float, nesting deeper than 64
+// levels, or a control character in an id (safety.go).
+//
 // Other refusals concern the whole request, store nothing and will fail
-// again unchanged: 400 (not JSON, not gzip, over 2,500 events), 401
+// again unchanged: 400 (not JSON, not gzip, over 2,500 events), 408 (the
+// body did not arrive within Config.ReadTimeout), 401
 // (unknown, missing or disabled key), 403 (a browser origin the source
 // does not allow), 413 (a body over 500 KB after decompression, or a
 // single call over 32 KB), 415 (another Content-Type or Content-Encoding),

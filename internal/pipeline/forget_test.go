@@ -253,6 +253,11 @@ func TestForgottenCustomerLeavesNoRowAndStaysForgottenThroughAReplay(t *testing.
 		n := rowsLeft(t, s, gone...)
 		return allZero(n), fmt.Sprintf("%v", n)
 	})
+	// The processor let go of what it held of her.
+	eventually(t, 30*time.Second, "the processor to discard the customer's state", func() (bool, string) {
+		n := counterValue(t, p.Registry, "journeys_processor_forgotten_customers_total")
+		return n >= 1, fmt.Sprintf("%v customers discarded", n)
+	})
 	if got := rowsOf(t, s, kept...); got != kimBefore {
 		t.Errorf("the other customer's rows changed with the forget:\nbefore\n%s\nafter\n%s", kimBefore, got)
 	}
