@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ const maxShownPath = 8
 // jsonFrame is one open object or array on the way to a value.
 type jsonFrame struct {
 	array bool
-	key   string
+	key   []byte // raw, escapes as sent; a slice of the event
 	index int
 }
 
@@ -45,11 +46,11 @@ func jsonPath(stack []jsonFrame) string {
 		switch {
 		case f.array:
 			fmt.Fprintf(&b, "[%d]", f.index)
-		case f.key != "":
+		case len(f.key) > 0:
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteString(f.key)
+			b.Write(f.key)
 		}
 	}
 	if b.Len() == 0 {
@@ -93,7 +94,7 @@ func unsafeJSON(raw []byte) error {
 				return fmt.Errorf("%s: %w", jsonPath(stack), err)
 			}
 			if expectKey && len(stack) > 0 {
-				stack[len(stack)-1].key = string(raw[i+1 : end-1])
+				stack[len(stack)-1].key = raw[i+1 : end-1]
 				expectKey = false
 			}
 			i = end
@@ -116,7 +117,7 @@ func unsafeJSON(raw []byte) error {
 // checkNumber refuses a number a float64 cannot hold. Numbers of up to 15
 // digits without an exponent always fit and are not parsed.
 func checkNumber(n []byte) error {
-	if len(n) <= 15 && strings.IndexAny(string(n), "eE") < 0 {
+	if len(n) <= 15 && bytes.IndexAny(n, "eE") < 0 {
 		return nil
 	}
 	if _, err := strconv.ParseFloat(string(n), 64); err != nil {
@@ -130,34 +131,51 @@ func checkNumber(n []byte) error {
 }
 
 // checkString reads the string starting at raw[start] (its opening quote)
-// and returns the index after its closing quote.
+// and returns the index after its closing quote. It jumps from escape to
+// escape with IndexByte and checks the runs between them with utf8.Valid,
+// both of which go a word or more at a time.
 func checkString(raw []byte, start int) (int, error) {
 	for i := start + 1; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '"':
-			return i + 1, nil
-		case c == '\\':
-			if i+1 < len(raw) && raw[i+1] == 'u' {
-				n, err := checkEscape(raw, i)
-				if err != nil {
-					return 0, err
-				}
-				i += n
-				continue
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			i++
-		default:
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				return 0, fmt.Errorf("byte 0x%02x at offset %d is not UTF-8", c, i)
-			}
-			i += size
+		q := bytes.IndexByte(raw[i:], '"')
+		if q < 0 {
+			break
 		}
+		run := raw[i : i+q]
+		if e := bytes.IndexByte(run, '\\'); e >= 0 {
+			run = run[:e]
+		}
+		if !utf8.Valid(run) {
+			off := i + invalidUTF8At(run)
+			return 0, fmt.Errorf("byte 0x%02x at offset %d is not UTF-8", raw[off], off)
+		}
+		i += len(run)
+		if raw[i] == '"' {
+			return i + 1, nil
+		}
+		// A backslash: \u escapes are checked, the others are two bytes.
+		if i+1 < len(raw) && raw[i+1] == 'u' {
+			n, err := checkEscape(raw, i)
+			if err != nil {
+				return 0, err
+			}
+			i += n
+			continue
+		}
+		i += 2
 	}
 	return 0, fmt.Errorf("string at offset %d does not end", start)
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
 }
 
 // checkEscape checks the \u escape at raw[i] and returns its length: 6, or

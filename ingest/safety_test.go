@@ -47,3 +47,16 @@ func FuzzUnsafeJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkUnsafeJSON is the cost the check adds to each event of the
+// benchmarks' browser shape (compare with BenchmarkHandler's ns/event).
+func BenchmarkUnsafeJSON(b *testing.B) {
+	ev := []byte(benchEvent(1))
+	b.SetBytes(int64(len(ev)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := unsafeJSON(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
