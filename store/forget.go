@@ -46,27 +46,17 @@ func (s *Store) LinkedIDs(ctx context.Context, userID string) ([]string, error) 
 	frontier := []string{userID}
 	var out []string
 	for depth := 0; depth < maxLinkDepth && len(frontier) > 0; depth++ {
-		rows, err := s.conn.Query(ctx, `SELECT DISTINCT linked_id FROM identities WHERE user_id IN ?`, set(frontier))
+		ids, err := s.queryStrings(ctx, `SELECT DISTINCT linked_id FROM identities WHERE user_id IN ?`, set(frontier))
 		if err != nil {
 			return nil, fmt.Errorf("read ids linked to a customer: %w", err)
 		}
 		frontier = frontier[:0:0]
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("scan linked id: %w", err)
-			}
+		for _, id := range ids {
 			if !seen[id] {
 				seen[id] = true
 				frontier = append(frontier, id)
 				out = append(out, id)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read ids linked to a customer: %w", err)
 		}
 	}
 	sort.Strings(out)
@@ -158,18 +148,27 @@ WHERE database = ? AND table IN ? AND is_done = 0`, s.cfg.Database, set(tables))
 // Tables lists the tables of the database that store rows: views are left
 // out, the tables they write to are not.
 func (s *Store) Tables(ctx context.Context) ([]string, error) {
-	rows, err := s.conn.Query(ctx, `SELECT name FROM system.tables WHERE database = ? AND engine NOT LIKE '%View%' ORDER BY name`, s.cfg.Database)
+	out, err := s.queryStrings(ctx, `SELECT name FROM system.tables WHERE database = ? AND engine NOT LIKE '%View%' ORDER BY name`, s.cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return out, nil
+}
+
+// queryStrings runs a query of one String column and returns its values.
+func (s *Store) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("scan table name: %w", err)
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
 		}
-		out = append(out, name)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
