@@ -69,7 +69,6 @@ func (h *handler) serveForget(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, adminError{Error: "forget failed; it is safe to retry: " + err.Error()})
 		return
 	}
-	h.log.Info("customer forgotten over the admin API", "id_hash", forget.Hash(req.UserID), "linked_ids", res.LinkedIDs)
 	writeJSON(w, http.StatusAccepted, res)
 }
 
