@@ -94,6 +94,17 @@ func TestHostileInputGetsAClearRefusalAndLeavesIngestHealthy(t *testing.T) {
 			status: 413, reason: ReasonBatchTooLarge, message: "body exceeds 512000 bytes once decompressed", maxRead: batchLimit + 1},
 	}
 
+	used := map[string]bool{}
+	for _, tc := range cases {
+		used[tc.file] = true
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "hostile", "*"))
+	for _, f := range files {
+		if !used[filepath.Base(f)] {
+			t.Errorf("%s has no case: say what it must get", f)
+		}
+	}
+
 	p := startPipeline(t, nil)
 	var read atomic.Int64
 	inner := p.srv.Config.Handler
