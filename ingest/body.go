@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,6 +93,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int, tooLarge Reason
 	case err != nil:
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, reject(tooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, reject(ReasonBodyTimeout, fmt.Sprintf("body not received in time: %d bytes arrived before the server's read timeout", buf.Len()))
 		}
 		if compressed(r) {
 			return nil, reject(ReasonBadEncoding, "body is not valid gzip: "+err.Error())

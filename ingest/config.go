@@ -24,9 +24,15 @@ const (
 	DefaultMaxBatchEvents   = 2500
 	DefaultMaxInFlightBytes = 64 << 20
 	DefaultProduceTimeout   = 10 * time.Second
+	// DefaultReadHeaderTimeout and DefaultReadTimeout bound how long a
+	// client may take to send its headers, and its whole request.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = time.Minute
 	// DefaultMinBurst is the smallest default token bucket of a
 	// rate-limited source, so that an ordinary batch fits in it.
 	DefaultMinBurst = 100
+	// minAdminToken is the shortest admin token accepted.
+	minAdminToken = 16
 )
 
 // Errors Config.Validate and LoadSources report, wrapped with the
@@ -42,11 +48,12 @@ var (
 	ErrBadOrigin       = errors.New("allowed origin is not *, scheme://host[:port] or scheme://*.domain")
 	ErrBadListen       = errors.New("listen address is not host:port")
 	ErrBadLimit        = errors.New("size limit out of range")
-	ErrBadTimeout      = errors.New("produce timeout must be positive")
+	ErrBadTimeout      = errors.New("timeout must be positive")
 	ErrNoTopic         = errors.New("no topic")
 	ErrNoBrokers       = errors.New("no Kafka brokers")
 	ErrNoHashKey       = errors.New("hash_properties needs a hash_key")
 	ErrBadHashPath     = errors.New("hashed property path must start with properties., traits. or context.")
+	ErrWeakAdminToken  = errors.New("admin token must be at least 16 characters")
 )
 
 // Config of the ingest HTTP service. Zero fields take the documented default.
@@ -77,14 +84,29 @@ type Config struct {
 	// ProduceTimeout bounds the wait for the broker to acknowledge a
 	// request's events; default 10s. Past it the sender gets 503.
 	ProduceTimeout time.Duration `yaml:"produce_timeout"`
+	// ReadHeaderTimeout bounds the time to read a request's headers;
+	// past it the connection is closed. Default 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds the time to read a whole request, body included;
+	// a body still arriving then is answered 408. Default 1m.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// HashProperties are dotted paths (properties.email, traits.phone,
 	// context.traits.email) whose values are replaced by their keyed hash
 	// (HMAC-SHA256 with HashKey, hex) before any event is written.
 	HashProperties []string `yaml:"hash_properties"`
 	// HashKey is the secret of the keyed hash.
 	HashKey string `yaml:"hash_key"`
+	// AdminToken enables POST /v1/admin/forget for callers sending
+	// Authorization: Bearer <AdminToken>, when Forgetter is set too. At
+	// least 16 characters.
+	AdminToken string `yaml:"admin_token"`
 	// Now is the clock that stamps receivedAt; nil means time.Now.
 	Now func() time.Time `yaml:"-"`
+	// Suppression, when set, drops the events of forgotten customers
+	// (package forget): answered as accepted, written nowhere.
+	Suppression Suppression `yaml:"-"`
+	// Forgetter carries out the admin API's forget requests.
+	Forgetter Forgetter `yaml:"-"`
 }
 
 // Source is one sender of events: a web site, a call-center system, an
@@ -147,6 +169,12 @@ func (c Config) WithDefaults() Config {
 	if c.ProduceTimeout == 0 {
 		c.ProduceTimeout = DefaultProduceTimeout
 	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -189,6 +217,12 @@ func (c Config) Validate() error {
 	}
 	if c.ProduceTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ingest produce_timeout %s: %w", c.ProduceTimeout, ErrBadTimeout))
+	}
+	if c.ReadTimeout < 0 || c.ReadHeaderTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ingest read_timeout %s, read_header_timeout %s: %w", c.ReadTimeout, c.ReadHeaderTimeout, ErrBadTimeout))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
+		errs = append(errs, fmt.Errorf("ingest admin_token: %w", ErrWeakAdminToken))
 	}
 	if len(c.HashProperties) > 0 && c.HashKey == "" {
 		errs = append(errs, fmt.Errorf("ingest hash_properties: %w", ErrNoHashKey))

@@ -16,6 +16,15 @@
 //	OPTIONS on each of them: CORS preflight
 //	GET  /healthz     the process is up
 //	GET  /readyz      a broker answered a metadata request (cached 1 s)
+//	POST /v1/admin/forget  {"userId":…} with Authorization: Bearer <AdminToken>:
+//	                  forget a customer (package forget); only with Config.AdminToken
+//
+// # Forgotten customers
+//
+// With Config.Suppression (the forget list), an event whose userId,
+// anonymousId or previousId is forgotten is answered as accepted and
+// written nowhere, so that no answer tells a sender the customer asked to
+// be forgotten.
 //
 // The write key is the HTTP Basic user name (empty password), the writeKey
 // query parameter, or a writeKey field of the body (navigator.sendBeacon
@@ -62,8 +71,14 @@
 // Config.MaxInFlightBytes (a request of unknown or compressed length
 // counts as its full limit).
 //
+// An event is refused alone (unsafe_json) when it is valid JSON that
+// readers downstream cannot hold: bytes that are not UTF-8, half a UTF-16
+// surrogate pair, a number beyond a 64-bit float, nesting deeper than 64
+// levels, or a control character in an id (safety.go).
+//
 // Other refusals concern the whole request, store nothing and will fail
-// again unchanged: 400 (not JSON, not gzip, over 2,500 events), 401
+// again unchanged: 400 (not JSON, not gzip, over 2,500 events), 408 (the
+// body did not arrive within Config.ReadTimeout), 401
 // (unknown, missing or disabled key), 403 (a browser origin the source
 // does not allow), 413 (a body over 500 KB after decompression, or a
 // single call over 32 KB), 415 (another Content-Type or Content-Encoding),
@@ -106,6 +121,7 @@
 //
 //	journeys_ingest_requests_total{endpoint,code}            requests by endpoint (long name) and HTTP status
 //	journeys_ingest_events_accepted_total{source}            events acknowledged by the broker and answered 200
+//	journeys_ingest_events_suppressed_total{source}          events of forgotten customers: answered as accepted, dropped
 //	journeys_ingest_events_rejected_total{reason,source}     events refused, by Reason; a body refused before its
 //	                                                         events could be counted counts as one; source
 //	                                                         "unknown" before authentication

@@ -111,6 +111,9 @@ func NewHandler(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", h.readyz)
+	if cfg.AdminToken != "" && cfg.Forgetter != nil {
+		mux.Handle("POST /v1/admin/forget", h.counted("admin_forget", h.serveForget))
+	}
 	return mux, nil
 }
 
@@ -210,8 +213,8 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	}
 	h.m.batchEvents.Observe(float64(n))
 
-	msgs, rejected := h.prepare(req, src, receivedAt, bufs)
-	accepted := len(msgs) - len(rejected)
+	msgs, rejected, suppressed := h.prepare(req, src, receivedAt, bufs)
+	accepted := len(msgs) - len(rejected) + suppressed
 	if err := h.publish(r.Context(), msgs); err != nil {
 		reusable = false
 		h.log.Warn("publish tracking events", "records", len(msgs), "source", src.Name, "error", err)
@@ -220,7 +223,10 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 		rej.write(w, h.m, src.Name)
 		return
 	}
-	h.m.eventsAccepted.WithLabelValues(src.Name).Add(float64(accepted))
+	h.m.eventsAccepted.WithLabelValues(src.Name).Add(float64(accepted - suppressed))
+	if suppressed > 0 {
+		h.m.eventsSuppressed.WithLabelValues(src.Name).Add(float64(suppressed))
+	}
 	for _, bad := range rejected {
 		h.m.rejected(bad.Reason, src.Name, 1)
 	}
@@ -250,11 +256,10 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 
 // prepare validates and enriches every event of req. It returns the
 // records to publish — first the accepted events for the touchpoints
-// topic, then one record on the rejected topic per refused event — and
-// the refused events.
-func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs *requestBuffers) ([]Message, []RejectedEvent) {
-	msgs := make([]Message, 0, len(req.events))
-	var rejected []RejectedEvent
+// topic, then one record on the rejected topic per refused event — the
+// refused events, and how many events of forgotten customers it dropped.
+func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs *requestBuffers) (msgs []Message, rejected []RejectedEvent, suppressed int) {
+	msgs = make([]Message, 0, len(req.events))
 	var rejectedMsgs []Message
 	// The records' keys and values share one buffer, about the size of
 	// the request's body with the fields enrichment adds.
@@ -265,6 +270,13 @@ func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs 
 	defer func() { bufs.arena = arena }()
 	for i := range req.events {
 		ev := &req.events[i]
+		if h.cfg.Suppression != nil && ev.object &&
+			h.cfg.Suppression.Forgotten(ev.env.UserID.Str, ev.env.AnonymousID.Str, ev.env.PreviousID.Str) {
+			// Answered as accepted, so that nothing tells a sender the
+			// customer was forgotten; never written anywhere.
+			suppressed++
+			continue
+		}
 		mapEventName(ev)
 		bad := h.check(ev, src)
 		if bad.Reason == "" {
@@ -282,13 +294,19 @@ func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs 
 		rejected = append(rejected, bad)
 		rejectedMsgs = append(rejectedMsgs, h.rejectedRecord(ev, bad, src, receivedAt))
 	}
-	return append(msgs, rejectedMsgs...), rejected
+	return append(msgs, rejectedMsgs...), rejected, suppressed
 }
 
 // check says why an event is refused; a zero Reason means it is not.
 func (h *handler) check(ev *rawEvent, src *source) RejectedEvent {
 	if len(ev.raw) > h.cfg.MaxEventBytes {
 		return RejectedEvent{Reason: ReasonEventTooLarge, Message: fmt.Sprintf("event exceeds %d bytes", h.cfg.MaxEventBytes)}
+	}
+	if err := unsafeJSON(ev.raw); err != nil {
+		return RejectedEvent{Reason: ReasonUnsafeJSON, Message: err.Error()}
+	}
+	if err := controlInID(ev); err != nil {
+		return RejectedEvent{Reason: ReasonUnsafeJSON, Message: err.Error()}
 	}
 	if errs := validateCall(h.validator, ev); len(errs) > 0 {
 		return RejectedEvent{Reason: ReasonSchema, Message: joinFieldErrors(errs), Errors: errs}

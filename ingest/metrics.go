@@ -15,9 +15,12 @@ type metrics struct {
 	requests       *prometheus.CounterVec
 	eventsAccepted *prometheus.CounterVec
 	eventsRejected *prometheus.CounterVec
-	batchEvents    prometheus.Histogram
-	produceSeconds *prometheus.HistogramVec
-	inFlightBytes  prometheus.Gauge
+	// eventsSuppressed are events of forgotten customers: answered as
+	// accepted, written nowhere.
+	eventsSuppressed *prometheus.CounterVec
+	batchEvents      prometheus.Histogram
+	produceSeconds   *prometheus.HistogramVec
+	inFlightBytes    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, sourceNames []string) (*metrics, error) {
@@ -34,6 +37,10 @@ func newMetrics(reg prometheus.Registerer, sourceNames []string) (*metrics, erro
 			Name: "journeys_ingest_events_rejected_total",
 			Help: "Events refused, by reason and source; a body refused before its events could be counted counts as one.",
 		}, []string{"reason", "source"}),
+		eventsSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_ingest_events_suppressed_total",
+			Help: "Events of forgotten customers (GDPR erasure): answered as accepted and written nowhere, by source.",
+		}, []string{"source"}),
 		batchEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "journeys_ingest_batch_events",
 			Help:    "Events per authenticated request.",
@@ -49,7 +56,7 @@ func newMetrics(reg prometheus.Registerer, sourceNames []string) (*metrics, erro
 			Help: "Bytes of request bodies being served, bounded by max_in_flight_bytes.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.eventsAccepted, m.eventsRejected,
+	for _, c := range []prometheus.Collector{m.requests, m.eventsAccepted, m.eventsRejected, m.eventsSuppressed,
 		m.batchEvents, m.produceSeconds, m.inFlightBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingest metrics: %w", err)

@@ -23,6 +23,11 @@ const (
 	ReasonBadEncoding Reason = "invalid_encoding"
 	// ReasonSchema (per event): the event does not match its JSON Schema.
 	ReasonSchema Reason = "schema"
+	// ReasonUnsafeJSON (per event): valid JSON that readers downstream
+	// cannot hold: not UTF-8, half a surrogate pair, a number beyond a
+	// 64-bit float, nesting deeper than 64 levels, a control character in
+	// an id (safety.go).
+	ReasonUnsafeJSON Reason = "unsafe_json"
 	// ReasonEventNotAllowed (per event): the source may not send this event.
 	ReasonEventNotAllowed Reason = "event_not_allowed"
 	// ReasonEventTooLarge (per event in a batch): one event's JSON exceeds
@@ -32,6 +37,8 @@ const (
 	ReasonBatchTooLarge Reason = "batch_too_large"
 	// ReasonTooManyEvents: the batch holds more than MaxBatchEvents.
 	ReasonTooManyEvents Reason = "too_many_events"
+	// ReasonBodyTimeout: the body did not arrive within ReadTimeout.
+	ReasonBodyTimeout Reason = "body_timeout"
 	// ReasonMediaType: the Content-Type is neither JSON nor text/plain, or
 	// the Content-Encoding is not gzip.
 	ReasonMediaType Reason = "unsupported_media_type"
@@ -51,8 +58,8 @@ const (
 	ReasonUnavailable Reason = "unavailable"
 )
 
-var allReasons = []Reason{ReasonInvalidJSON, ReasonBadEncoding, ReasonSchema, ReasonEventNotAllowed,
-	ReasonEventTooLarge, ReasonBatchTooLarge, ReasonTooManyEvents, ReasonMediaType, ReasonUnauthorized,
+var allReasons = []Reason{ReasonInvalidJSON, ReasonBadEncoding, ReasonSchema, ReasonUnsafeJSON, ReasonEventNotAllowed,
+	ReasonEventTooLarge, ReasonBatchTooLarge, ReasonTooManyEvents, ReasonBodyTimeout, ReasonMediaType, ReasonUnauthorized,
 	ReasonOriginNotAllowed, ReasonRateLimited, ReasonOverloaded, ReasonUnavailable}
 
 // retryAfterSeconds is what a 503 asks senders to wait.
@@ -72,6 +79,8 @@ func (r Reason) status() int {
 		return http.StatusRequestEntityTooLarge
 	case ReasonMediaType:
 		return http.StatusUnsupportedMediaType
+	case ReasonBodyTimeout:
+		return http.StatusRequestTimeout
 	case ReasonUnauthorized:
 		return http.StatusUnauthorized
 	case ReasonOriginNotAllowed:

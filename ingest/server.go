@@ -9,11 +9,10 @@ import (
 	"time"
 )
 
-// Server timeouts guard against slow or idle clients holding connections.
+// Server timeouts guard against slow or idle clients holding connections;
+// Config.ReadHeaderTimeout and Config.ReadTimeout set the others.
 const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = time.Minute
-	idleTimeout       = 2 * time.Minute
+	idleTimeout = 2 * time.Minute
 	// shutdownSlack is added to the produce timeout when shutting down, so
 	// that requests waiting for the broker can still answer.
 	shutdownSlack = 2 * time.Second
@@ -38,8 +37,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, h http.Handler) err
 	cfg = cfg.WithDefaults()
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       idleTimeout,
 	}
 	served := make(chan error, 1)

@@ -133,6 +133,9 @@ func (o *output) addJourneys(js []schemas.Journey) {
 // offsets to commit once it is written.
 func (p *Processor) prepareBatch(ctx context.Context, g *generation, batch []kafka.Message, live bool) (*prepared, error) {
 	start := time.Now()
+	if err := p.learnForgotten(ctx, g); err != nil {
+		return nil, err
+	}
 	out, refolds, err := p.apply(ctx, g, batch)
 	if err != nil {
 		return nil, err
@@ -204,6 +207,9 @@ func (p *Processor) closeIdle(ctx context.Context, g *generation) error {
 	if err := p.settle(); err != nil {
 		return err
 	}
+	if err := p.learnForgotten(ctx, g); err != nil {
+		return err
+	}
 	out := &output{}
 	out.addJourneys(g.pending)
 	p.expire(p.watermark(false), out)
@@ -236,6 +242,9 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 			continue
 		}
 		tp.KafkaPartition, tp.KafkaOffset = int32(m.Partition), m.Offset
+		if p.forgottenRecord(&tp, id) {
+			continue // never applied, replayed or forwarded
+		}
 		if p.route(st, tp, id) {
 			continue // its customer was merged into a user
 		}

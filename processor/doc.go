@@ -45,9 +45,14 @@
 // read is one query per batch over the touched customers' histories: its
 // cost grows with their length.
 //
+// Forgotten customers (forget.go, package forget): records of ids on the
+// suppression list are dropped before anything else, replays included;
+// when the list grows, the state held for those customers is discarded
+// and their rows are deleted again before the next batch.
+//
 // Metrics (registered on the registry passed to New):
 //
-//	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed, forwarded, merge
+//	journeys_processor_events_total{result}          applied, reordered, late, duplicate, invalid, replayed, forwarded, merge, forgotten
 //	journeys_processor_late_events_total             beyond the lateness: stored marked late
 //	journeys_processor_rewritten_rows_total{table,kind} rows a reordered touchpoint changed or retracted
 //	journeys_processor_identity_links_total{result}  linked, merged, conflict
@@ -57,6 +62,7 @@
 //	journeys_processor_insert_duration_seconds{table}
 //	journeys_processor_friction_flags_total{rule,severity}
 //	journeys_processor_restored_customers_total
+//	journeys_processor_forgotten_customers_total     customers held when forgotten, discarded
 //	journeys_processor_customers                     customers held in memory
 //	journeys_processor_commit_failures_total
 //	journeys_processor_consumer_lag_records{partition} records after the last fetched

@@ -253,6 +253,9 @@ func (p *Processor) beginStitch(batch []kafka.Message) *stitch {
 			p.log.Error("undecodable merge record skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
 			continue
 		}
+		if p.forgottenLink(l) {
+			continue
+		}
 		p.metrics.events.WithLabelValues("merge").Inc()
 		cur, ok := p.ids.redirects[l.From]
 		if !ok {

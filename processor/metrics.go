@@ -14,6 +14,7 @@ type metrics struct {
 	insertDuration *prometheus.HistogramVec
 	flags          *prometheus.CounterVec
 	restored       prometheus.Counter
+	forgotten      prometheus.Counter
 	customers      prometheus.Gauge
 	commitFailures prometheus.Counter
 	consumerLag    *prometheus.GaugeVec
@@ -26,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "journeys_processor_events_total",
-			Help: "Touchpoint records consumed, by result: applied, reordered (older than the customer's latest, within the lateness: placed in event-time order), late (beyond the lateness: stored marked late, in no journey), duplicate (already stored under the same customer, or re-sent), invalid (undecodable), replayed, forwarded (to the user an id was merged into; counted when produced), merge (merge records).",
+			Help: "Touchpoint records consumed, by result: applied, reordered (older than the customer's latest, within the lateness: placed in event-time order), late (beyond the lateness: stored marked late, in no journey), duplicate (already stored under the same customer, or re-sent), invalid (undecodable), replayed, forwarded (to the user an id was merged into; counted when produced), merge (merge records), forgotten (of a forgotten customer: dropped).",
 		}, []string{"result"}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "journeys_processor_batches_total",
@@ -50,6 +51,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_friction_flags_total",
 			Help: "Friction flags written, by rule and severity.",
 		}, []string{"rule", "severity"}),
+		forgotten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "journeys_processor_forgotten_customers_total",
+			Help: "Customers whose state the processor held when they were forgotten, and discarded.",
+		}),
 		restored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "journeys_processor_restored_customers_total",
 			Help: "Customers whose state was rebuilt from ClickHouse after a start or rebalance.",
@@ -82,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites, m.identity} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.forgotten, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites, m.identity} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

@@ -86,6 +86,12 @@ type Processor struct {
 	// being applied (pipeline.go).
 	writing   *inflight
 	preparing *output
+	// forgotten is the suppression list of forgotten customers, deleter
+	// deletes their rows, and forgetPos is how much of the list the
+	// processor has taken in (forget.go).
+	forgotten ForgetList
+	deleter   CustomerDeleter
+	forgetPos int
 }
 
 // New builds a processor; Run starts it.
@@ -122,6 +128,12 @@ func (p *Processor) expire(wm time.Time, out *output) {
 // from the committed offsets with empty customer state; state is rebuilt from
 // ClickHouse as customers show up.
 func (p *Processor) Run(ctx context.Context) error {
+	if err := p.loadForgetList(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                p.cfg.GroupID,
 		Brokers:           p.cfg.Brokers,

@@ -28,4 +28,8 @@ set -e
 if [ "$status" -eq 0 ]; then
   $GO test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s ./ingest/ || status=$?
 fi
+# And of the check of what valid JSON downstream readers cannot hold.
+if [ "$status" -eq 0 ]; then
+  $GO test -run '^$' -fuzz '^FuzzUnsafeJSON$' -fuzztime 10s ./ingest/ || status=$?
+fi
 exit $status

@@ -163,20 +163,8 @@ func (s *Store) PartitionCustomers(ctx context.Context, partitions []int32) ([]s
 	if len(partitions) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT customer_id FROM touchpoints WHERE kafka_partition IN ? AND late = 0", partitionSet(partitions))
+	out, err := s.queryStrings(ctx, "SELECT DISTINCT customer_id FROM touchpoints WHERE kafka_partition IN ? AND late = 0", partitionSet(partitions))
 	if err != nil {
-		return nil, fmt.Errorf("list customers of partitions %v: %w", partitions, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("scan customer id: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list customers of partitions %v: %w", partitions, err)
 	}
 	return out, nil

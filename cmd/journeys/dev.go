@@ -23,6 +23,7 @@ func runDev(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) e
 	chCfg := clickhouseFlags(fs, "")
 	keys := writeKeysFlag(fs, "dev")
 	dataDir := fs.String("data", env("JOURNEYS_DATA", "./var"), "folder for the embedded ClickHouse's data and dev.env (env JOURNEYS_DATA)")
+	adminToken := fs.String("admin-token", env("JOURNEYS_ADMIN_TOKEN", ""), "enables POST /v1/admin/forget for Authorization: Bearer <token> (env JOURNEYS_ADMIN_TOKEN)")
 	kafkaPort := fs.Int("kafka-port", 0, "port of the embedded Kafka broker on 127.0.0.1 (0: a free port)")
 	pcfg := processor.DefaultConfig()
 	pcfg.Journey.RegisterFlags(fs)
@@ -51,7 +52,7 @@ func runDev(ctx context.Context, args []string, _ io.Writer, log *slog.Logger) e
 	log.Info("embedded kafka broker started", "addrs", b.Addrs())
 
 	p, err := pipeline.Start(ctx, pipeline.Config{
-		Ingest:    ingest.Config{Listen: *listen, WriteKeys: splitList(*keys)},
+		Ingest:    ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), AdminToken: *adminToken},
 		Processor: pcfg,
 		Store:     *chCfg,
 		Brokers:   b.Addrs(),

@@ -1,5 +1,5 @@
 // Command journeys runs the Journeys pipeline: `journeys ingest`,
-// `journeys process`, `journeys migrate`, `journeys dev` (everything in one
+// `journeys process`, `journeys migrate`, `journeys forget`, `journeys dev` (everything in one
 // process), `journeys simulate`, `journeys report` and `journeys grafana
 // apply`. Each subcommand only
 // parses flags and wires packages together.
@@ -27,6 +27,7 @@ var commands = []command{
 	{"ingest", "serve the tracking API and write events to Kafka", runIngest},
 	{"process", "consume touchpoints, build journeys, flag friction, write ClickHouse", runProcess},
 	{"migrate", "create the ClickHouse database and tables", runMigrate},
+	{"forget", "forget a customer: suppress their events everywhere and delete their rows", runForget},
 	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
 	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
 	{"report", "print the friction report read back from ClickHouse; --html FILE also writes it as a web page", runReport},

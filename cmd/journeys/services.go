@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/journeys/journeys/forget"
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/processor"
 	sdkjs "github.com/journeys/journeys/sdk/js"
@@ -53,10 +54,16 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 	hashKey := fs.String("hash-key", env("JOURNEYS_HASH_KEY", ""), "secret of the keyed hash of --hash-properties (env JOURNEYS_HASH_KEY)")
 	hashProps := fs.String("hash-properties", env("JOURNEYS_HASH_PROPERTIES", ""), "comma-separated paths hashed before writing, e.g. traits.email,properties.phone (env JOURNEYS_HASH_PROPERTIES)")
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
+	forgetTopic := forgetTopicFlag(fs)
+	adminToken := fs.String("admin-token", env("JOURNEYS_ADMIN_TOKEN", ""), "enables POST /v1/admin/forget for Authorization: Bearer <token>; needs --clickhouse (env JOURNEYS_ADMIN_TOKEN)")
+	chCfg := clickhouseFlags(fs, "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps)}
+	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps), AdminToken: *adminToken}
+	if *adminToken != "" && chCfg.Addr == "" {
+		return errors.New("--admin-token needs --clickhouse: the forget endpoint deletes rows there")
+	}
 	if *sourcesFile != "" {
 		sources, err := ingest.LoadSources(*sourcesFile)
 		if err != nil {
@@ -72,6 +79,21 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 		return err
 	}
 	reg := newRegistry()
+	list, err := followForgetList(ctx, kcfg.Brokers, *forgetTopic, reg, log)
+	if err != nil {
+		return err
+	}
+	cfg.Suppression = list
+	if *adminToken != "" {
+		st, err := store.Open(ctx, *chCfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		w := forget.NewWriter(kcfg.Brokers, *forgetTopic)
+		defer w.Close()
+		cfg.Forgetter = &forget.Forgetter{Store: st, Writer: w, Log: log.With("component", "forget")}
+	}
 	pub := ingest.NewKafkaPublisher(kcfg)
 	defer pub.Close()
 	h, err := ingest.NewHandler(cfg, pub, reg, log)
@@ -97,6 +119,7 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	fs.DurationVar(&cfg.Lateness, "lateness", cfg.Lateness, "how much older than a customer's latest touchpoint a touchpoint may be and still be placed in event-time order; older ones are stored marked late")
 	cfg.Journey.RegisterFlags(fs)
 	migrate := fs.Bool("migrate", true, "apply ClickHouse migrations at start")
+	forgetTopic := forgetTopicFlag(fs)
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9465"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -122,6 +145,11 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	list, err := followForgetList(ctx, cfg.Brokers, *forgetTopic, reg, log)
+	if err != nil {
+		return err
+	}
+	p.FollowForgetList(list, st)
 	serveMetrics(ctx, *metrics, reg, log)
 	log.Info("processor consuming", "topic", cfg.Topic, "group", cfg.GroupID, "clickhouse", chCfg.Addr, "database", chCfg.Database)
 	return p.Run(ctx)

@@ -18,6 +18,9 @@ const (
 	TopicTouchpoints = "touchpoints"
 	TopicRejected    = "touchpoints.rejected"
 	TopicFriction    = "friction"
+	// TopicForget is the suppression list of forgotten customers (package
+	// forget); kfake keeps every record, Apache Kafka compacts it.
+	TopicForget = "forget"
 )
 
 // Config says which topics the embedded broker starts with.
@@ -55,7 +58,7 @@ func Start(cfg Config) (*Embedded, error) {
 		cfg.Partitions = 3
 	}
 	if len(cfg.Topics) == 0 {
-		cfg.Topics = []string{TopicTouchpoints, TopicRejected, TopicFriction}
+		cfg.Topics = []string{TopicTouchpoints, TopicRejected, TopicFriction, TopicForget}
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),

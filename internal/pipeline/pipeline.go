@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/journeys/journeys/forget"
 	"github.com/journeys/journeys/ingest"
 	"github.com/journeys/journeys/processor"
 	sdkjs "github.com/journeys/journeys/sdk/js"
@@ -41,14 +43,16 @@ type Pipeline struct {
 	store    *store.Store
 	pub      *ingest.KafkaPublisher
 	flags    *processor.KafkaFlagPublisher
+	forgetW  io.Closer
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	errs     []error
 }
 
-// Start migrates ClickHouse, then starts the processor and the ingest
-// server. It returns once ingest is listening.
+// Start migrates ClickHouse, loads the suppression list of forgotten
+// customers (package forget), then starts the processor and the ingest
+// server, both following the list. It returns once ingest is listening.
 func Start(ctx context.Context, cfg Config) (*Pipeline, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -63,18 +67,38 @@ func Start(ctx context.Context, cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	listDone := make(chan struct{})
+	fail := func(err error) (*Pipeline, error) {
+		cancel()
+		<-listDone
+		st.Close()
+		return nil, err
+	}
+	list, err := forget.NewList(cfg.Brokers, forget.DefaultTopic, cfg.Registry, cfg.Log.With("component", "forget"))
+	if err != nil {
+		close(listDone)
+		return fail(err)
+	}
+	go func() { defer close(listDone); _ = list.Run(runCtx) }()
+	if err := list.WaitLoaded(ctx); err != nil {
+		return fail(err)
+	}
+	forgetW := forget.NewWriter(cfg.Brokers, forget.DefaultTopic)
+	cfg.Ingest.Suppression = list
+	cfg.Ingest.Forgetter = &forget.Forgetter{Store: st, Writer: forgetW, Log: cfg.Log.With("component", "forget")}
+
 	cfg.Processor.Brokers = cfg.Brokers
 	flags := processor.NewKafkaFlagPublisher(cfg.Brokers, cfg.Processor.FrictionTopic)
 	proc, err := processor.New(cfg.Processor, st, flags, cfg.Registry, cfg.Log.With("component", "processor"))
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
+	proc.FollowForgetList(list, st)
 	pub := ingest.NewKafkaPublisher(ingest.KafkaConfig{Brokers: cfg.Brokers, Topic: cfg.Ingest.Topic})
 	h, err := ingest.NewHandler(cfg.Ingest, pub, cfg.Registry, cfg.Log.With("component", "ingest"))
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
@@ -84,11 +108,11 @@ func Start(ctx context.Context, cfg Config) (*Pipeline, error) {
 	icfg := cfg.Ingest.WithDefaults()
 	ln, err := net.Listen("tcp", icfg.Listen)
 	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("ingest listen on %s: %w", icfg.Listen, err)
+		return fail(fmt.Errorf("ingest listen on %s: %w", icfg.Listen, err))
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	p := &Pipeline{URL: "http://" + ln.Addr().String(), Registry: cfg.Registry, store: st, pub: pub, flags: flags, cancel: cancel}
+	p := &Pipeline{URL: "http://" + ln.Addr().String(), Registry: cfg.Registry, store: st, pub: pub, flags: flags, forgetW: forgetW, cancel: cancel}
+	p.wg.Add(1)
+	go func() { defer p.wg.Done(); <-listDone }()
 	p.goRun(func() error { return proc.Run(runCtx) })
 	p.goRun(func() error { return ingest.Serve(runCtx, ln, icfg, mux) })
 	return p, nil
@@ -115,6 +139,6 @@ func (p *Pipeline) Close() error {
 	p.cancel()
 	p.wg.Wait()
 	errs := append([]error(nil), p.errs...)
-	errs = append(errs, p.pub.Close(), p.flags.Close(), p.store.Close())
+	errs = append(errs, p.pub.Close(), p.flags.Close(), p.forgetW.Close(), p.store.Close())
 	return errors.Join(errs...)
 }

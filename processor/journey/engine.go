@@ -361,6 +361,21 @@ func (e *Engine) Forget(customerID string) {
 	delete(e.armed, customerID)
 }
 
+// ForgetWhere drops the state of every customer for whom forgotten is
+// true (GDPR erasure) and returns how many there were.
+func (e *Engine) ForgetWhere(forgotten func(customerID string) bool) int {
+	var ids []string
+	for id := range e.customers {
+		if forgotten(id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		e.Forget(id)
+	}
+	return len(ids)
+}
+
 // Has reports whether the engine holds state for a customer.
 func (e *Engine) Has(customerID string) bool {
 	_, ok := e.customers[customerID]

@@ -140,6 +140,16 @@ func (s *Sessionizer) Forget(customerID string) {
 	}
 }
 
+// ForgetWhere drops the sessions of every customer for whom forgotten is
+// true (GDPR erasure).
+func (s *Sessionizer) ForgetWhere(forgotten func(customerID string) bool) {
+	for k := range s.open {
+		if forgotten(k.customer) {
+			delete(s.open, k)
+		}
+	}
+}
+
 // Evict drops the sessions whose last touchpoint arrived more than Keep
 // ago in processing time.
 func (s *Sessionizer) Evict() {
