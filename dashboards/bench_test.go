@@ -143,14 +143,21 @@ func benchConn(ctx context.Context, b *testing.B) driver.Conn {
 	return s.Conn()
 }
 
-// loaded tells whether the benchmark's touchpoints are there already.
+// loaded tells whether the benchmark's data is there already: the sessions
+// go in last. A load cut short is an error, not something to add to.
 func loaded(ctx context.Context, b *testing.B, conn driver.Conn) bool {
 	b.Helper()
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM touchpoints").Scan(&n); err != nil {
-		b.Fatalf("count touchpoints: %v", err)
+	var touchpoints, sessions uint64
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM touchpoints), (SELECT count() FROM sessions)").Scan(&touchpoints, &sessions); err != nil {
+		b.Fatalf("count loaded rows: %v", err)
 	}
-	return n >= benchTouchpoints
+	switch {
+	case touchpoints == 0:
+		return false
+	case sessions < 2*benchJourneys:
+		b.Fatalf("the benchmark database holds %d touchpoints and %d sessions: a load was cut short; drop it", touchpoints, sessions)
+	}
+	return true
 }
 
 // percentile of sorted durations, nearest rank.
