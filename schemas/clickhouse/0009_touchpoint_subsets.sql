@@ -33,7 +33,7 @@ WHERE channel = 'web' AND event = 'page'
        OR startsWith(visitParamExtractString(properties, 'path'), '/support')
        OR startsWith(visitParamExtractString(properties, 'path'), '/faq'));
 
-CREATE TABLE IF NOT EXISTS inbound_contacts (
+CREATE TABLE IF NOT EXISTS inbound_contact_touchpoints (
     message_id  String,
     customer_id String,
     timestamp   DateTime,
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS inbound_contacts (
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY message_id;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS inbound_contacts_mv TO inbound_contacts AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS inbound_contact_touchpoints_mv TO inbound_contact_touchpoints AS
 SELECT message_id, customer_id, timestamp, late, version
 FROM touchpoints
 WHERE event IN ('call', 'chat', 'email', 'ticket')
@@ -60,7 +60,7 @@ WHERE channel = 'web' AND event = 'page'
        OR startsWith(visitParamExtractString(properties, 'path'), '/support')
        OR startsWith(visitParamExtractString(properties, 'path'), '/faq'));
 
-INSERT INTO inbound_contacts (message_id, customer_id, timestamp, late, version)
+INSERT INTO inbound_contact_touchpoints (message_id, customer_id, timestamp, late, version)
 SELECT message_id, customer_id, timestamp, late, version
 FROM touchpoints
 WHERE event IN ('call', 'chat', 'email', 'ticket')
