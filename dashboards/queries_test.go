@@ -123,6 +123,20 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 	checkIn("journeys.json", "Channel paths to abandonment", [][]any{
 		{"web → phone", uint64(1), 2.0, 3600.0, 0.0},
 	})
+	// With a channel chosen, $__conditionalAll keeps the journeys' channel
+	// filter: only c1's journey went through the phone, none through an app.
+	for _, c := range []struct {
+		channel string
+		want    [][]any
+	}{
+		{"phone", [][]any{{"web → phone", uint64(1), 5.0, 11400.0, 99.0}}},
+		{"app", nil},
+	} {
+		got := panelRows(ctx, t, conn, ds, "journeys.json", "Channel paths to purchase", r, "channel", c.channel)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Channel paths to purchase through %s:\n got %v\nwant %v", c.channel, got, c.want)
+		}
+	}
 	var timeline []string
 	for _, row := range results["customer.json/Timeline across channelsA"] {
 		timeline = append(timeline, fmt.Sprint(row[1], " ", row[2], " ", row[3], row[4], row[7], " ", row[len(row)-1]))
@@ -261,6 +275,29 @@ func definesVariable(d Dashboard, name string) bool {
 }
 
 // runQuery returns every row, each value scanned into its column's Go type.
+// panelRows runs a panel's query with a variable set to values.
+func panelRows(ctx context.Context, t *testing.T, conn driver.Conn, ds []Dashboard, file, title string, r TimeRange, variable string, values ...string) [][]any {
+	t.Helper()
+	for _, d := range ds {
+		for _, q := range d.Queries() {
+			if d.File != file || q.PanelTitle != title {
+				continue
+			}
+			sql, err := q.With(variable, values...).Expand(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := runQuery(ctx, conn, sql)
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", file, title, err, sql)
+			}
+			return rows
+		}
+	}
+	t.Fatalf("no panel %q in %s", title, file)
+	return nil
+}
+
 func runQuery(ctx context.Context, conn driver.Conn, sql string) ([][]any, error) {
 	rows, err := conn.Query(ctx, sql)
 	if err != nil {
