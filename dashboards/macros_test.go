@@ -146,19 +146,26 @@ func TestInterpolate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Interpolate(c.sql, []Variable{c.v})
-			if c.errHas != "" {
-				if err == nil || !strings.Contains(err.Error(), c.errHas) {
-					t.Fatalf("Interpolate(%q) = %q, %v; want error with %q", c.sql, got, err, c.errHas)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != c.want {
-				t.Errorf("Interpolate(%q)\n got %q\nwant %q", c.sql, got, c.want)
-			}
+			checkRewrite(t, "Interpolate", c.sql, got, err, c.want, c.errHas)
 		})
+	}
+}
+
+// checkRewrite checks what a function rewriting SQL (named fn) made of sql:
+// an error containing errHas when that is set, else want.
+func checkRewrite(t *testing.T, fn, sql, got string, err error, want, errHas string) {
+	t.Helper()
+	if errHas != "" {
+		if err == nil || !strings.Contains(err.Error(), errHas) {
+			t.Fatalf("%s(%q) = %q, %v; want error with %q", fn, sql, got, err, errHas)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("%s(%q)\n got %q\nwant %q", fn, sql, got, want)
 	}
 }
 
@@ -202,18 +209,7 @@ func TestConditionalAll(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ConditionalAll(c.sql, c.vars)
-			if c.errHas != "" {
-				if err == nil || !strings.Contains(err.Error(), c.errHas) {
-					t.Fatalf("ConditionalAll(%q) = %q, %v; want error with %q", c.sql, got, err, c.errHas)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != c.want {
-				t.Errorf("ConditionalAll(%q)\n got %q\nwant %q", c.sql, got, c.want)
-			}
+			checkRewrite(t, "ConditionalAll", c.sql, got, err, c.want, c.errHas)
 		})
 	}
 }
