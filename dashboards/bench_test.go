@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/store"
 )
 
 // The benchmark's data: a month of touchpoints in journeys, as the pipeline
@@ -41,12 +43,26 @@ var benchMonth = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 // per panel and fails a panel whose p95 exceeds 500 ms. Run:
 //
 //	go test -run '^$' -bench DashboardQueries -benchtime 1x -timeout 30m ./dashboards/
+//
+// To iterate on a few panels, $JOURNEYS_BENCH_PANELS is a regular
+// expression on the panel names the table prints (e.g. 'journeys/5 |
+// friction/[567] '), and $JOURNEYS_BENCH_DATABASE names a database to load
+// once and keep: a later run that finds it loaded migrates it (new
+// migrations backfill their tables) and skips the load.
 func BenchmarkDashboardQueries(b *testing.B) {
 	ctx := context.Background()
-	conn := chtest.Open(b).Conn()
+	only, err := regexp.Compile(os.Getenv("JOURNEYS_BENCH_PANELS"))
+	if err != nil {
+		b.Fatalf("JOURNEYS_BENCH_PANELS: %v", err)
+	}
+	conn := benchConn(ctx, b)
 	start := time.Now()
-	loadBenchData(ctx, b, conn)
-	b.Logf("loaded %d touchpoints, %d journeys in %s", benchTouchpoints, benchJourneys, time.Since(start).Round(time.Second))
+	if loaded(ctx, b, conn) {
+		b.Logf("benchmark data already loaded")
+	} else {
+		loadBenchData(ctx, b, conn)
+		b.Logf("loaded %d touchpoints, %d journeys in %s", benchTouchpoints, benchJourneys, time.Since(start).Round(time.Second))
+	}
 
 	ds, err := Load()
 	if err != nil {
@@ -68,6 +84,9 @@ func BenchmarkDashboardQueries(b *testing.B) {
 					q = q.With("customer_id", "c-123")
 				}
 				name := fmt.Sprintf("%s/%d %s %s", strings.TrimSuffix(d.File, ".json"), q.PanelID, q.PanelTitle, q.RefID)
+				if !only.MatchString(name) {
+					continue
+				}
 				sql, err := q.Expand(r)
 				if err != nil {
 					b.Fatal(err)
@@ -102,6 +121,43 @@ func BenchmarkDashboardQueries(b *testing.B) {
 		}
 	}
 	w.Flush()
+}
+
+// benchConn opens a fresh database dropped at the end, or the database
+// $JOURNEYS_BENCH_DATABASE names, migrated and kept.
+func benchConn(ctx context.Context, b *testing.B) driver.Conn {
+	b.Helper()
+	name := os.Getenv("JOURNEYS_BENCH_DATABASE")
+	if name == "" {
+		return chtest.Open(b).Conn()
+	}
+	cfg := store.Config{Addr: chtest.Addr(b), Database: name}
+	if _, err := store.Migrate(ctx, cfg); err != nil {
+		b.Fatalf("migrate %s: %v", name, err)
+	}
+	s, err := store.Open(ctx, cfg)
+	if err != nil {
+		b.Fatalf("open %s: %v", name, err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s.Conn()
+}
+
+// loaded tells whether the benchmark's data is there already: the sessions
+// go in last. A load cut short is an error, not something to add to.
+func loaded(ctx context.Context, b *testing.B, conn driver.Conn) bool {
+	b.Helper()
+	var touchpoints, sessions uint64
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM touchpoints), (SELECT count() FROM sessions)").Scan(&touchpoints, &sessions); err != nil {
+		b.Fatalf("count loaded rows: %v", err)
+	}
+	switch {
+	case touchpoints == 0:
+		return false
+	case sessions < 2*benchJourneys:
+		b.Fatalf("the benchmark database holds %d touchpoints and %d sessions: a load was cut short; drop it", touchpoints, sessions)
+	}
+	return true
 }
 
 // percentile of sorted durations, nearest rank.

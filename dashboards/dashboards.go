@@ -127,7 +127,10 @@ func (q Query) With(name string, values ...string) Query {
 // Expand returns the SQL Grafana would send to ClickHouse over r with the
 // dashboard's template variables at their saved defaults.
 func (q Query) Expand(r TimeRange) (string, error) {
-	sql, err := Interpolate(q.RawSQL, q.vars)
+	sql, err := ConditionalAll(q.RawSQL, q.vars)
+	if err == nil {
+		sql, err = Interpolate(sql, q.vars)
+	}
 	if err != nil {
 		return "", fmt.Errorf("panel %d %q target %s: %w", q.PanelID, q.PanelTitle, q.RefID, err)
 	}

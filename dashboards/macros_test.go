@@ -146,18 +146,70 @@ func TestInterpolate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Interpolate(c.sql, []Variable{c.v})
-			if c.errHas != "" {
-				if err == nil || !strings.Contains(err.Error(), c.errHas) {
-					t.Fatalf("Interpolate(%q) = %q, %v; want error with %q", c.sql, got, err, c.errHas)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != c.want {
-				t.Errorf("Interpolate(%q)\n got %q\nwant %q", c.sql, got, c.want)
-			}
+			checkRewrite(t, "Interpolate", c.sql, got, err, c.want, c.errHas)
+		})
+	}
+}
+
+// checkRewrite checks what a function rewriting SQL (named fn) made of sql:
+// an error containing errHas when that is set, else want.
+func checkRewrite(t *testing.T, fn, sql, got string, err error, want, errHas string) {
+	t.Helper()
+	if errHas != "" {
+		if err == nil || !strings.Contains(err.Error(), errHas) {
+			t.Fatalf("%s(%q) = %q, %v; want error with %q", fn, sql, got, err, errHas)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("%s(%q)\n got %q\nwant %q", fn, sql, got, want)
+	}
+}
+
+func TestConditionalAll(t *testing.T) {
+	channel := Variable{Name: "channel", Type: "custom", Multi: true, IncludeAll: true, AllValue: "'__all'",
+		Options: []string{AllSelected, "web", "phone"}}
+	selecting := func(current ...string) []Variable {
+		v := channel
+		v.Current = current
+		return []Variable{v}
+	}
+	const filter = "hasAny(channels, [${channel:singlequote}])"
+	cases := []struct {
+		name   string
+		sql    string
+		vars   []Variable
+		want   string
+		errHas string
+	}{
+		{name: "All makes the filter 1=1",
+			sql: "WHERE x AND $__conditionalAll(" + filter + ", $channel)", vars: selecting(AllSelected),
+			want: "WHERE x AND 1=1"},
+		{name: "nothing selected counts as All",
+			sql: "$__conditionalAll(" + filter + ", $channel)", vars: selecting(),
+			want: "1=1"},
+		{name: "a selection keeps the condition, for Interpolate to fill in",
+			sql: "WHERE $__conditionalAll(" + filter + ", ${channel}) AND y", vars: selecting("web", "phone"),
+			want: "WHERE " + filter + " AND y"},
+		{name: "every use is expanded",
+			sql: "$__conditionalAll(a, $channel) OR $__conditionalAll(b(1, 2), $channel)", vars: selecting("web"),
+			want: "a OR b(1, 2)"},
+		{name: "an undefined variable is an error",
+			sql: "$__conditionalAll(a, $region)", vars: selecting("web"), errHas: `"region" is not defined`},
+		{name: "a second argument that is no variable is an error",
+			sql: "$__conditionalAll(a, channel)", vars: selecting("web"), errHas: "not a template variable"},
+		{name: "one argument is an error",
+			sql: "$__conditionalAll(a)", vars: selecting("web"), errHas: "expected 2 arguments"},
+		{name: "an unclosed call is an error",
+			sql: "$__conditionalAll(a, $channel", vars: selecting("web"), errHas: "unclosed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ConditionalAll(c.sql, c.vars)
+			checkRewrite(t, "ConditionalAll", c.sql, got, err, c.want, c.errHas)
 		})
 	}
 }

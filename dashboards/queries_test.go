@@ -112,9 +112,31 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 		{"web", "phone", uint64(2), uint64(2)},
 		{"phone", "web", uint64(1), uint64(1)},
 	})
+	// Event paths collapse repeated events (migration 0008's event_path).
+	checkIn("journeys.json", "Event paths to purchase", [][]any{
+		{"page → call → purchase", uint64(1), 5.0, 11400.0, 99.0},
+		{"page → purchase", uint64(1), 2.0, 600.0, 25.0},
+	})
+	// Every customer's web session has a /help page: four sessions, m1 and
+	// m5 are c1's one.
+	checkIn("friction.json", "Help page, then a call", [][]any{{uint64(1), uint64(4), 0.25}})
 	checkIn("journeys.json", "Channel paths to abandonment", [][]any{
 		{"web → phone", uint64(1), 2.0, 3600.0, 0.0},
 	})
+	// With a channel chosen, $__conditionalAll keeps the journeys' channel
+	// filter: only c1's journey went through the phone, none through an app.
+	for _, c := range []struct {
+		channel string
+		want    [][]any
+	}{
+		{"phone", [][]any{{"web → phone", uint64(1), 5.0, 11400.0, 99.0}}},
+		{"app", nil},
+	} {
+		got := panelRows(ctx, t, conn, ds, "journeys.json", "Channel paths to purchase", r, "channel", c.channel)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Channel paths to purchase through %s:\n got %v\nwant %v", c.channel, got, c.want)
+		}
+	}
 	var timeline []string
 	for _, row := range results["customer.json/Timeline across channelsA"] {
 		timeline = append(timeline, fmt.Sprint(row[1], " ", row[2], " ", row[3], row[4], row[7], " ", row[len(row)-1]))
@@ -152,7 +174,7 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 	// m5 is written again with a later version (a journey reassignment), in
 	// its own insert, so that only FINAL counts it once.
 	for i, batch := range [][]tp{touchpoints, touchpoints[4:5]} {
-		b, err := conn.PrepareBatch(ctx, "INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, properties, context, source, version)")
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, properties, context, source, version)")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +192,11 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 			case "purchase":
 				props = `{"order_id":"o-` + p.id + `","revenue":12.5}`
 			}
-			if err := b.Append(p.id, p.customer, "", p.customer, typ, p.event, p.channel, p.ts, p.ts.UnixMilli(), p.ts, p.journey, props, "{}", "test", uint64(1+i)); err != nil {
+			session := ""
+			if p.channel == "web" {
+				session = "s-" + p.customer // one web session per customer
+			}
+			if err := b.Append(p.id, p.customer, "", p.customer, typ, p.event, p.channel, p.ts, p.ts.UnixMilli(), p.ts, p.journey, session, props, "{}", "test", uint64(1+i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -249,6 +275,29 @@ func definesVariable(d Dashboard, name string) bool {
 }
 
 // runQuery returns every row, each value scanned into its column's Go type.
+// panelRows runs a panel's query with a variable set to values.
+func panelRows(ctx context.Context, t *testing.T, conn driver.Conn, ds []Dashboard, file, title string, r TimeRange, variable string, values ...string) [][]any {
+	t.Helper()
+	for _, d := range ds {
+		for _, q := range d.Queries() {
+			if d.File != file || q.PanelTitle != title {
+				continue
+			}
+			sql, err := q.With(variable, values...).Expand(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := runQuery(ctx, conn, sql)
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", file, title, err, sql)
+			}
+			return rows
+		}
+	}
+	t.Fatalf("no panel %q in %s", title, file)
+	return nil
+}
+
 func runQuery(ctx context.Context, conn driver.Conn, sql string) ([][]any, error) {
 	rows, err := conn.Query(ctx, sql)
 	if err != nil {

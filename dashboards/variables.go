@@ -83,3 +83,62 @@ func (v Variable) format(format string) (string, error) {
 	}
 	return "", fmt.Errorf("format %q not supported", format)
 }
+
+// conditionalAllMacro is the plugin's macro for a filter that only matters
+// when a variable does not select everything.
+const conditionalAllMacro = "$__conditionalAll"
+
+// conditionalAllVarRE is the variable argument of $__conditionalAll: $name
+// or ${name}.
+var conditionalAllVarRE = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
+
+// ConditionalAll expands $__conditionalAll(condition, $variable) as the
+// plugin does in the browser, before Grafana interpolates the variables:
+// into 1=1 when the variable selects All (or nothing), else into the
+// condition. A panel filter written this way reads nothing for the
+// default All, where a filter like "'__all' IN (…) OR hasAny(col, …)" still
+// reads col for every row.
+func ConditionalAll(sql string, vars []Variable) (string, error) {
+	var b strings.Builder
+	rest := sql
+	for {
+		i := strings.Index(rest, conditionalAllMacro+"(")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		b.WriteString(rest[:i])
+		inner, after, err := parenthesized(rest[i+len(conditionalAllMacro):])
+		if err != nil {
+			return "", fmt.Errorf("macro %s: %w", conditionalAllMacro, err)
+		}
+		args := splitArgs(inner)
+		if len(args) != 2 {
+			return "", fmt.Errorf("macro %s: expected 2 arguments (condition, $variable), received %d", conditionalAllMacro, len(args))
+		}
+		m := conditionalAllVarRE.FindStringSubmatch(args[1])
+		if m == nil {
+			return "", fmt.Errorf("macro %s: second argument %q is not a template variable ($name or ${name})", conditionalAllMacro, args[1])
+		}
+		name := m[1] + m[2]
+		v, ok := variableNamed(vars, name)
+		if !ok {
+			return "", fmt.Errorf("macro %s: template variable %q is not defined on the dashboard", conditionalAllMacro, name)
+		}
+		if len(v.Current) == 0 || len(v.Current) == 1 && (v.Current[0] == AllSelected || v.Current[0] == "") {
+			b.WriteString("1=1")
+		} else {
+			b.WriteString(args[0])
+		}
+		rest = after
+	}
+}
+
+func variableNamed(vars []Variable, name string) (Variable, bool) {
+	for _, v := range vars {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variable{}, false
+}
