@@ -17,7 +17,8 @@ type ForgetTable struct {
 
 // ForgetTables are every table of the database that holds personal data,
 // with the columns naming the customer. Tables behind materialized views
-// (touchpoints_by_customer, journey_customers) are here: a view with TO
+// (touchpoints_by_customer, journey_customers, help_page_views,
+// inbound_contact_touchpoints) are here: a view with TO
 // writes into them and keeps nothing itself. TestForgetTablesCoverEveryTable
 // holds this list to system.tables, so a new table cannot be left out.
 var ForgetTables = []ForgetTable{
@@ -29,6 +30,8 @@ var ForgetTables = []ForgetTable{
 	{"sessions", []string{"customer_id"}},
 	{"customers", []string{"customer_id"}},
 	{"identities", []string{"linked_id", "user_id"}},
+	{"help_page_views", []string{"customer_id"}},
+	{"inbound_contact_touchpoints", []string{"customer_id"}},
 }
 
 // NoCustomerData are the tables that hold nothing about a customer.
