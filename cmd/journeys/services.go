@@ -53,10 +53,11 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 	hashKey := fs.String("hash-key", env("JOURNEYS_HASH_KEY", ""), "secret of the keyed hash of --hash-properties (env JOURNEYS_HASH_KEY)")
 	hashProps := fs.String("hash-properties", env("JOURNEYS_HASH_PROPERTIES", ""), "comma-separated paths hashed before writing, e.g. traits.email,properties.phone (env JOURNEYS_HASH_PROPERTIES)")
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
+	topic := fs.String("topic", ingest.DefaultTopic, "Kafka topic accepted events are written to")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps)}
+	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps), Topic: *topic}
 	if *sourcesFile != "" {
 		sources, err := ingest.LoadSources(*sourcesFile)
 		if err != nil {

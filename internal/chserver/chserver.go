@@ -116,6 +116,9 @@ func (s *Server) HTTPAddr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.HTTPPort))
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.cfg.Dir }
 
