@@ -27,7 +27,7 @@ const DefaultRetentionBytes = 512 << 20
 // stage's, and writes its bootstrap addresses to addrFile once it listens.
 func ServeBroker(ctx context.Context, addrFile string, retentionBytes int64) error {
 	b, err := broker.Start(broker.Config{
-		Topics:         []string{broker.TopicTouchpoints, broker.TopicRejected, broker.TopicFriction, TopicIngestStage, TopicRedpandaStage},
+		Topics:         append([]string{broker.TopicTouchpoints, broker.TopicRejected, broker.TopicFriction, TopicIngestStage, TopicRedpandaStage}, scaleTopics...),
 		RetentionBytes: retentionBytes,
 	})
 	if err != nil {

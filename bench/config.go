@@ -41,6 +41,12 @@ type Config struct {
 	SingleConns, BatchConns int
 	// Redpanda is the Redpanda Connect binary; empty skips that peer.
 	Redpanda string
+	// Scale lists the customers of each step of the scaling run (at most
+	// 4); empty skips it.
+	Scale []int
+	// ScaleEventsPerCustomer is the touchpoints of each customer in the
+	// scaling run; default 2.
+	ScaleEventsPerCustomer int
 	// ProfileDir, when set, receives CPU and allocation profiles of ingest
 	// and processor.
 	ProfileDir string
@@ -76,6 +82,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.Senders, DefaultSenders)
 	set(&c.SingleConns, DefaultSingleConns)
 	set(&c.BatchConns, DefaultBatchConns)
+	set(&c.ScaleEventsPerCustomer, 2)
 	if c.Database == "" {
 		c.Database = DefaultDatabase
 	}
@@ -116,7 +123,15 @@ func (c Config) Validate() error {
 	case c.BatchSize < 1 || c.BatchSize > 500:
 		return fmt.Errorf("%w: %d", ErrBatchSize, c.BatchSize)
 	}
-	for name, v := range map[string]int{"rate": c.Rate, "senders": c.Senders, "single-conns": c.SingleConns, "batch-conns": c.BatchConns} {
+	for _, n := range c.Scale {
+		if n < 1 || n > 9_999_999 {
+			return fmt.Errorf("scaling step of %d customers: %w (at most 9,999,999)", n, ErrPositive)
+		}
+	}
+	if len(c.Scale) > len(scaleTopics) {
+		return fmt.Errorf("bench: %d scaling steps, at most %d", len(c.Scale), len(scaleTopics))
+	}
+	for name, v := range map[string]int{"scale-events-per-customer": c.ScaleEventsPerCustomer, "rate": c.Rate, "senders": c.Senders, "single-conns": c.SingleConns, "batch-conns": c.BatchConns} {
 		if v < 1 {
 			return fmt.Errorf("%s %d: %w", name, v, ErrPositive)
 		}

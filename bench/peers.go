@@ -87,26 +87,37 @@ func runKafkaEngine(ctx context.Context, c driver.Conn, brokers []string, want u
 	return kafkaEngineResult{Rows: rows, Seconds: s, RowsPS: float64(want) / s}, nil
 }
 
-// queryTimeFriction answers repeated_calls_before_purchase
+// frictionAtQueryTime answers repeated_calls_before_purchase
 // (schemas/friction-rules.yaml: 3 or more calls in the 14 days before a
 // purchase, counting only calls since the customer's previous purchase,
-// window ends included) over the raw rows at query time. Forwarded copies
-// are left out: the raw rows hold each event as it was sent.
-const queryTimeFriction = `
+// window ends included) over raw rows at query time, on ClickHouse 18.16
+// (no window functions): each customer's calls and purchases gathered in
+// arrays, each purchase's calls counted. {table}, {ts} and {filter} name
+// the rows.
+const frictionAtQueryTime = `
 SELECT cust AS customer_id, toUnixTimestamp(p) AS purchase_at
 FROM (
     SELECT cust,
            arraySort(groupArrayIf(t, ev = 'purchase')) AS purchases,
            groupArrayIf(t, ev = 'call') AS calls
-    FROM (SELECT any(customer_id) AS cust, any(event) AS ev, any(ts) AS t
-          FROM peer_raw_events
-          WHERE type = 'track' AND event IN ('call', 'purchase') AND merged_from = ''
+    FROM (SELECT any(customer_id) AS cust, any(event) AS ev, any({ts}) AS t
+          FROM {table}
+          WHERE type = 'track' AND event IN ('call', 'purchase') AND {filter}
           GROUP BY message_id)
     GROUP BY cust
     HAVING length(purchases) > 0 AND length(calls) >= 3
 )
 ARRAY JOIN purchases AS p, arrayEnumerate(purchases) AS i
 WHERE arrayCount(c -> c <= p AND c >= p - 14 * 86400 AND (i = 1 OR c > purchases[i - 1]), calls) >= 3`
+
+// frictionOverRaw is the query over the Kafka engine's raw rows, without
+// forwarded copies: the raw rows hold each event as it was sent.
+var frictionOverRaw = strings.NewReplacer("{table}", "peer_raw_events", "{ts}", "ts", "{filter}", "merged_from = ''").Replace(frictionAtQueryTime)
+
+// frictionOverTouchpoints is the query over the processor's own
+// touchpoints, leaving out those it stored late (in no journey, seen by no
+// rule).
+var frictionOverTouchpoints = strings.NewReplacer("{table}", "touchpoints", "{ts}", "timestamp", "{filter}", "late = 0").Replace(frictionAtQueryTime)
 
 // streamingFriction is the same question answered from the processor's
 // flags.
@@ -126,8 +137,10 @@ type frictionResult struct {
 	ExpectedByTruth int     `json:"expected_by_simulator"`
 }
 
-func compareFriction(ctx context.Context, c driver.Conn, expected int) (frictionResult, error) {
-	q, qt, err := purchaseSet(ctx, c, queryTimeFriction)
+// compareFriction runs the query-time answer atQueryTime and the
+// streaming one, and compares them.
+func compareFriction(ctx context.Context, c driver.Conn, atQueryTime string, expected int) (frictionResult, error) {
+	q, qt, err := purchaseSet(ctx, c, atQueryTime)
 	if err != nil {
 		return frictionResult{}, fmt.Errorf("query-time friction: %w", err)
 	}

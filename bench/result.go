@@ -17,6 +17,7 @@ type Result struct {
 	KafkaEngine kafkaEngineResult `json:"clickhouse_kafka_engine"`
 	Friction    frictionResult    `json:"friction"`
 	Ingest      []IngestRun       `json:"ingest_stage"`
+	Scale       []ScaleStep       `json:"scaling_run,omitempty"`
 	Targets     []Target          `json:"targets"`
 	Hottest     string            `json:"hottest_component"`
 	Profiles    []string          `json:"profiles,omitempty"`

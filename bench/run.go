@@ -63,6 +63,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
+	if err := r.scaleRun(ctx); err != nil {
+		return nil, err
+	}
 	r.res.LoadEnd = loadAverage()
 	r.res.Targets = targets(r.res)
 	return r.res, nil
@@ -342,7 +345,7 @@ func (r *run) peers(ctx context.Context) error {
 	}
 	r.res.KafkaEngine = ke
 	expected := r.res.Friction.ExpectedByTruth
-	fr, err := compareFriction(ctx, st.Conn(), expected)
+	fr, err := compareFriction(ctx, st.Conn(), frictionOverRaw, expected)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/journeys/journeys/bench"
 )
@@ -31,6 +32,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "folder for logs and the throwaway ClickHouse (default: a new temporary folder)")
 	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "write CPU and allocation profiles of ingest and the processor into this folder")
 	fs.DurationVar(&cfg.Timeout, "timeout", bench.DefaultTimeout, "longest wait for rows to appear")
+	scale := fs.String("scale", "10000,100000,1000000", "customers of each step of the scaling run, comma-separated (empty: skip it)")
+	fs.IntVar(&cfg.ScaleEventsPerCustomer, "scale-events-per-customer", 2, "touchpoints per customer in the scaling run")
 	redpandaSrc := fs.String("redpanda-src", "bench/redpanda-connect", "module of the slim Redpanda Connect, built before the run (empty: skip that peer)")
 	redpandaBin := fs.String("redpanda-bin", "", "a Redpanda Connect binary already built (skips the build)")
 	jsonFile := fs.String("json", "", "also write the results as JSON to this file ('-': stdout, instead of the table)")
@@ -55,6 +58,13 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		if cfg.ProfileDir, err = filepath.Abs(cfg.ProfileDir); err != nil {
 			return err
 		}
+	}
+	for _, s := range splitList(*scale) {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("--scale %q: %w", *scale, err)
+		}
+		cfg.Scale = append(cfg.Scale, n)
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

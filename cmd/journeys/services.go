@@ -93,6 +93,7 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	chCfg := clickhouseFlags(fs, "127.0.0.1:9000")
 	cfg := processor.DefaultConfig()
 	fs.StringVar(&cfg.GroupID, "group", cfg.GroupID, "Kafka consumer group")
+	fs.StringVar(&cfg.Topic, "topic", cfg.Topic, "Kafka topic of touchpoints")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "records per ClickHouse insert batch")
 	fs.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "longest wait for a batch to fill")
 	fs.DurationVar(&cfg.Lateness, "lateness", cfg.Lateness, "how much older than a customer's latest touchpoint a touchpoint may be and still be placed in event-time order; older ones are stored marked late")
