@@ -101,6 +101,9 @@ func TestSmallBenchProducesConsistentNumbers(t *testing.T) {
 	}
 	for _, i := range res.Ingest {
 		positive[i.System+" "+i.Shape+" events/s"] = i.EventsPS
+		if i.Records != int64(i.Events) {
+			t.Errorf("%s %s: %d events acknowledged, %d records on the topic", i.System, i.Shape, i.Events, i.Records)
+		}
 	}
 	for name, v := range positive {
 		if v <= 0 {

@@ -22,11 +22,11 @@ type Config struct {
 	// dropped and created afresh.
 	Database string
 	// Customers simulated; half are sent at the fixed rate, half at the
-	// maximum rate. Default 10,000 (about 170,000 events).
+	// maximum rate. Default 30,000 (about 510,000 events).
 	Customers int
 	// Seed of the simulated traffic; default 1.
 	Seed int64
-	// Rate is the fixed rate in events/s of phase 1; default 5,000.
+	// Rate is the fixed rate in events/s of phase 1; default 50,000 (the rate of the targets).
 	Rate int
 	// BatchSize is events per request in the pipeline phases; default 100.
 	BatchSize int
@@ -59,8 +59,8 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultDatabase    = "journeys_bench"
-	DefaultCustomers   = 10_000
-	DefaultRate        = 5_000
+	DefaultCustomers   = 30_000
+	DefaultRate        = 50_000
 	DefaultBatchSize   = 100
 	DefaultSenders     = 16
 	DefaultIngestFor   = 8 * time.Second

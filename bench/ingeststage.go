@@ -35,7 +35,7 @@ func (r *run) ingestStage(ctx context.Context) error {
 	}
 	for _, shape := range r.shapes(single, batches) {
 		url := "http://" + listen + shape.path
-		run, err := r.measureIngest(ctx, "journeys", shape, ing, broker, url, true)
+		run, err := r.measureIngest(ctx, "journeys", shape, ing, broker, url, TopicIngestStage, true)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (r *run) ingestStage(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		run, err := r.measureIngest(ctx, "redpanda-connect", shape, rp, broker, "http://"+listen+shape.path, false)
+		run, err := r.measureIngest(ctx, "redpanda-connect", shape, rp, broker, "http://"+listen+shape.path, TopicRedpandaStage, false)
 		rp.stop()
 		if err != nil {
 			return err
@@ -78,9 +78,9 @@ func (r *run) shapes(single, batches [][]byte) []shape {
 	}
 }
 
-// measureIngest drives server closed-loop for IngestFor and takes its CPU
-// and peak memory, and the broker's CPU, over the run.
-func (r *run) measureIngest(ctx context.Context, system string, s shape, server, broker *component, url string, auth bool) (IngestRun, error) {
+// measureIngest drives server closed-loop for IngestFor, takes its CPU
+// and peak memory over the run, and counts the records topic gained.
+func (r *run) measureIngest(ctx context.Context, system string, s shape, server, broker *component, url, topic string, auth bool) (IngestRun, error) {
 	cl := newClient(s.conns, auth)
 	defer cl.close()
 	// One request first: connections and producers warm.
@@ -88,6 +88,10 @@ func (r *run) measureIngest(ctx context.Context, system string, s shape, server,
 		return IngestRun{}, fmt.Errorf("%s %s: %w", system, s.name, err)
 	}
 	m, err := startMeter([]*component{server, broker})
+	if err != nil {
+		return IngestRun{}, err
+	}
+	before, err := records(ctx, r.brokers, topic)
 	if err != nil {
 		return IngestRun{}, err
 	}
@@ -99,9 +103,13 @@ func (r *run) measureIngest(ctx context.Context, system string, s shape, server,
 	if err != nil {
 		return IngestRun{}, err
 	}
+	after, err := records(ctx, r.brokers, topic)
+	if err != nil {
+		return IngestRun{}, err
+	}
 	u := use[server.name]
 	return IngestRun{
-		System: system, Shape: s.name, Conns: s.conns, Requests: len(lat),
+		System: system, Shape: s.name, Conns: s.conns, Requests: len(lat), Events: events, Records: after - before,
 		EventsPS: float64(events) / elapsed.Seconds(),
 		P50:      loadgen.Ms(loadgen.Percentile(lat, 0.5)), P99: loadgen.Ms(loadgen.Percentile(lat, 0.99)),
 		CPUSecPerMillion: u.CPU.Seconds() * 1e6 / float64(max(events, 1)), PeakRSSMiB: float64(u.PeakRSS) / (1 << 20),
@@ -124,8 +132,7 @@ input:
     address: {listen}
     path: {path}
     allowed_verbs: [POST]
-    timeout: 30s
-  processors: {processors}
+    timeout: 30s{processors}
 output:
   kafka_franz:
     seed_brokers: [{brokers}]
@@ -135,6 +142,7 @@ output:
 `
 
 const redpandaSplitBatch = `
+  processors:
     - mapping: 'root = this.batch'
     - unarchive:
         format: json_array`
@@ -146,7 +154,7 @@ func (r *run) startRedpanda(ctx context.Context, s shape) (*component, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	procs := "[]"
+	procs := ""
 	if s.events > 1 {
 		procs = redpandaSplitBatch
 	}

@@ -109,9 +109,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	p("friction streamed (friction_flags)\t%.0f ms\t%d purchases\tsame: %v (simulator: %d)\t\n\n", fr.StreamingMs, fr.Purchases, fr.Same, fr.ExpectedByTruth)
 
 	if len(r.Ingest) > 0 {
-		p("ingest stage\tshape\tconns\tevents/s\tp50 ms\tp99 ms\tCPU s / M events\tpeak RSS MiB\t\n")
+		p("ingest stage\tshape\tconns\tevents/s\tp50 ms\tp99 ms\tCPU s / M events\tpeak RSS MiB\tevents acked\trecords on topic\t\n")
 		for _, i := range r.Ingest {
-			p("%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t\n", i.System, i.Shape, i.Conns, i.EventsPS, i.P50, i.P99, i.CPUSecPerMillion, i.PeakRSSMiB)
+			p("%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%d\t%d\t\n", i.System, i.Shape, i.Conns, i.EventsPS, i.P50, i.P99, i.CPUSecPerMillion, i.PeakRSSMiB, i.Events, i.Records)
 		}
 		p("\n")
 	}

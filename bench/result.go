@@ -76,6 +76,8 @@ type IngestRun struct {
 	Shape            string  `json:"shape"`
 	Conns            int     `json:"connections"`
 	Requests         int     `json:"requests"`
+	Events           int     `json:"events_acknowledged"`
+	Records          int64   `json:"records_on_topic"`
 	EventsPS         float64 `json:"events_per_s"`
 	P50              float64 `json:"p50_ms"`
 	P99              float64 `json:"p99_ms"`
