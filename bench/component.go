@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/journeys/journeys/internal/loadgen"
+	"github.com/journeys/journeys/internal/process"
 )
 
 // component is one measured process of the run.
@@ -66,20 +67,8 @@ func (c *component) exited() error {
 
 // stop ends the process with SIGTERM, then SIGKILL after 20 s.
 func (c *component) stop() {
-	if c.cmd == nil {
-		return
-	}
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
+	if c.cmd != nil {
+		process.Terminate(c.cmd.Process, c.done, 20*time.Second)
 	}
 }
 

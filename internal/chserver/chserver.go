@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/journeys/journeys/internal/process"
 )
 
 // Config of a throwaway server.
@@ -124,18 +126,7 @@ func (s *Server) Dir() string { return s.cfg.Dir }
 
 // Stop terminates the server and waits for it to exit.
 func (s *Server) Stop() error {
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	process.Terminate(s.cmd.Process, s.done, 20*time.Second)
 	return nil
 }
 
