@@ -50,7 +50,8 @@ type Config struct {
 	// ProfileDir, when set, receives CPU and allocation profiles of ingest
 	// and processor.
 	ProfileDir string
-	// Timeout bounds each wait for rows to appear; default 3m.
+	// Timeout bounds each wait for the processor or a peer to catch up;
+	// default 10m.
 	Timeout time.Duration
 	// Log receives progress; default discards.
 	Log *slog.Logger
@@ -66,7 +67,7 @@ const (
 	DefaultIngestFor   = 8 * time.Second
 	DefaultSingleConns = 256
 	DefaultBatchConns  = 16
-	DefaultTimeout     = 3 * time.Minute
+	DefaultTimeout     = 10 * time.Minute
 )
 
 // WithDefaults fills zero fields.

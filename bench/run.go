@@ -217,7 +217,7 @@ func (r *run) pipeline(ctx context.Context) error {
 	if visErr != nil {
 		return fmt.Errorf("phase 1: %w", visErr)
 	}
-	if _, err := waitCount(ctx, conn, stored, uint64(fixedN), cfg.Timeout); err != nil {
+	if _, err := r.caughtUp(ctx); err != nil {
 		return fmt.Errorf("phase 1: %w", err)
 	}
 	r.res.Fixed = FixedPhase{
@@ -245,7 +245,7 @@ func (r *run) pipeline(ctx context.Context) error {
 		rate.stop()
 		return fmt.Errorf("phase 2: %w", err)
 	}
-	done, err := waitCount(ctx, conn, stored, uint64(fixedN+maxN), cfg.Timeout)
+	done, err := r.caughtUp(ctx)
 	procPS := rate.stop()
 	if err != nil {
 		return fmt.Errorf("phase 2: %w", err)
@@ -278,19 +278,8 @@ func (r *run) pipeline(ctx context.Context) error {
 	}
 	r.res.Max = mp
 
-	// The last batch's journeys and flags follow its touchpoints: wait
-	// until the processor has committed everything (it commits only what
-	// is written), then stop it so that it writes its profile and leaves
-	// the cores to the peers.
-	if err := r.processor.waitFor(ctx, cfg.Timeout, func() error {
-		left, err := uncommitted(ctx, r.brokers, broker.TopicTouchpoints, processor.DefaultConfig().GroupID)
-		if err == nil && left > 0 {
-			err = fmt.Errorf("%d records not committed by the processor", left)
-		}
-		return err
-	}); err != nil {
-		return err
-	}
+	// Stop the processor so that it writes its profile and leaves the
+	// cores to the peers.
 	c := Consistency{Sent: sent.events + sent2.events}
 	var errs []error
 	scrapeInto := func(dst *uint64, url, name string, keep func(map[string]string) bool) {
@@ -319,6 +308,21 @@ func (r *run) pipeline(ctx context.Context) error {
 			filepath.Join(r.cfg.ProfileDir, "ingest.cpu.pprof"), filepath.Join(r.cfg.ProfileDir, "ingest.allocs.pprof"))
 	}
 	return nil
+}
+
+// caughtUp waits until the processor has committed every record of the
+// touchpoints topic, and returns when. It commits a batch only once its
+// touchpoints, journeys, sessions and flags are written, so from then on
+// every acknowledged event is queryable.
+func (r *run) caughtUp(ctx context.Context) (time.Time, error) {
+	err := r.processor.waitFor(ctx, r.cfg.Timeout, func() error {
+		left, err := uncommitted(ctx, r.brokers, broker.TopicTouchpoints, processor.DefaultConfig().GroupID)
+		if err == nil && left > 0 {
+			err = fmt.Errorf("%d records not committed by the processor", left)
+		}
+		return err
+	})
+	return time.Now(), err
 }
 
 func countRequests(streams [][]request) int {

@@ -35,7 +35,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	scale := fs.String("scale", "10000,100000,1000000", "customers of each step of the scaling run, comma-separated (empty: skip it)")
 	fs.IntVar(&cfg.ScaleEventsPerCustomer, "scale-events-per-customer", 2, "touchpoints per customer in the scaling run")
 	redpandaSrc := fs.String("redpanda-src", "bench/redpanda-connect", "module of the slim Redpanda Connect, built before the run (empty: skip that peer)")
-	redpandaBin := fs.String("redpanda-bin", "", "a Redpanda Connect binary already built (skips the build)")
+	redpandaBin := fs.String("redpanda-bin", "bin/redpanda-connect", "where the Redpanda Connect binary is built (skipped when newer than --redpanda-src)")
 	jsonFile := fs.String("json", "", "also write the results as JSON to this file ('-': stdout, instead of the table)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -69,10 +69,11 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	cfg.Redpanda = *redpandaBin
-	if cfg.Redpanda == "" && *redpandaSrc != "" && cfg.IngestFor > 0 {
-		cfg.Redpanda = filepath.Join(cfg.WorkDir, "redpanda-connect")
-		log.Info("building Redpanda Connect", "src", *redpandaSrc)
+	if *redpandaSrc != "" && cfg.IngestFor > 0 {
+		if cfg.Redpanda, err = filepath.Abs(*redpandaBin); err != nil {
+			return err
+		}
+		log.Info("building Redpanda Connect unless it is up to date", "src", *redpandaSrc, "bin", cfg.Redpanda)
 		if err := bench.BuildRedpanda(ctx, *redpandaSrc, cfg.Redpanda); err != nil {
 			return err
 		}
