@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,10 +88,20 @@ func (c *component) waitFor(ctx context.Context, timeout time.Duration, ready fu
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w; see %s", c.name, timeout, err, c.log)
+			return fmt.Errorf("%s not ready after %s: %w; see %s, which ends:\n%s", c.name, timeout, err, c.log, tail(c.log, 5))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// tail is the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // httpOK is a readiness check: GET url answers 200.

@@ -29,7 +29,11 @@
 //     answer in friction_flags (both must name the same purchases);
 //  4. the ingest stage alone against Redpanda Connect (http_server →
 //     kafka_franz into the same broker), one event per request and batches,
-//     each closed-loop at the same number of connections.
+//     each closed-loop at the same number of connections;
+//  5. a scaling run: for each number of customers, their touchpoints are
+//     written straight to a topic of their own, then a fresh processor
+//     catches up with it (events/s, CPU, peak memory per customer) and the
+//     friction question is answered both ways over what it stored.
 //
 // Customers of phases 1 and 2 are disjoint, so that neither phase sends a
 // customer's events out of order. Targets of issue #7 are printed met or

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -181,7 +182,8 @@ func (r *run) pipeline(ctx context.Context) error {
 	cfg := r.cfg
 	cfg.Log.Info("generating simulated traffic", "customers", cfg.Customers)
 	ds := simulate.Generate(simulate.Config{Customers: cfg.Customers, Seed: cfg.Seed})
-	r.sample = ds.Events[:min(len(ds.Events), ingestSample)]
+	r.sample = slices.Clone(ds.Events[:min(len(ds.Events), ingestSample)])
+	r.res.Friction.ExpectedByTruth = ds.ExpectedFlags
 	half := len(ds.Customers) / 2
 	fixed, fixedN, err := senderStreams(ds.Customers[:half], cfg.Senders, cfg.BatchSize)
 	if err != nil {
@@ -191,6 +193,9 @@ func (r *run) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The driver is measured too: only the request bodies stay.
+	ds = nil
+	debug.FreeOSMemory()
 	st, err := store.Open(ctx, store.Config{Addr: r.chAddr, Database: cfg.Database})
 	if err != nil {
 		return err
@@ -299,7 +304,6 @@ func (r *run) pipeline(ctx context.Context) error {
 		}
 	}
 	r.res.Consistency = c
-	r.res.Friction.ExpectedByTruth = ds.ExpectedFlags
 	for _, c := range r.comps[2:4] {
 		c.stop()
 	}
