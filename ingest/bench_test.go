@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/journeys/journeys/internal/broker"
+	"github.com/journeys/journeys/internal/loadgen"
 )
 
 // The benchmarks drive the tracking API over loopback HTTP, through the
@@ -114,21 +114,13 @@ func (t *benchTarget) send() error {
 }
 
 // failures counts failed requests and keeps the first error.
-type failures struct {
-	n     atomic.Int64
-	first atomic.Pointer[error]
-}
+type failures struct{ loadgen.Failures }
 
-func (f *failures) add(err error) {
-	if err != nil {
-		f.n.Add(1)
-		f.first.CompareAndSwap(nil, &err)
-	}
-}
+func (f *failures) add(err error) { f.Add(err) }
 
 func (f *failures) check(b *testing.B, of int) {
-	if n := f.n.Load(); n > 0 {
-		b.Fatalf("%d of %d requests failed; the first: %v", n, of, *f.first.Load())
+	if err := f.Err(of); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -246,13 +238,10 @@ func (t *benchTarget) fixedRate(rate float64, d time.Duration, workers int, fail
 	return lat, float64(n) / time.Since(start).Seconds()
 }
 
-func percentile(d []time.Duration, q float64) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+var (
+	percentile = loadgen.Percentile
+	ms         = loadgen.Ms
+)
 
 func testingProcs() int {
 	return int(max(1, float64(runtimeProcs())))

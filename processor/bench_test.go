@@ -16,7 +16,7 @@ import (
 
 	"github.com/journeys/journeys/internal/broker"
 	"github.com/journeys/journeys/internal/chtest"
-	"github.com/journeys/journeys/internal/procstat"
+	"github.com/journeys/journeys/internal/loadgen"
 	"github.com/journeys/journeys/processor"
 	"github.com/journeys/journeys/schemas"
 	"github.com/journeys/journeys/store"
@@ -138,11 +138,11 @@ func BenchmarkProcessorKafkaToClickHouse(b *testing.B) {
 }
 
 func selfCPU(b *testing.B) time.Duration {
-	u, err := procstat.Self()
+	cpu, err := loadgen.ProcCPU(0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return u.CPU
+	return cpu
 }
 
 // clickHouseCPU returns a reader of the CPU time the ClickHouse server
@@ -153,16 +153,16 @@ func clickHouseCPU(b *testing.B) func() time.Duration {
 		b.Fatal(err)
 	}
 	n, _ := strconv.Atoi(port)
-	pid, err := procstat.ListeningPID(n)
+	pid, err := loadgen.ListeningPID(n)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return func() time.Duration {
-		u, err := procstat.Of(pid)
+		cpu, err := loadgen.ProcCPU(pid)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return u.CPU
+		return cpu
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command journeys runs the Journeys pipeline: `journeys ingest`,
-// `journeys process`, `journeys migrate`, `journeys forget`, `journeys dev` (everything in one
-// process), `journeys simulate`, `journeys report` and `journeys grafana
-// apply`. Each subcommand only
+// `journeys process`, `journeys migrate`, `journeys forget`, `journeys dev`
+// (everything in one process), `journeys simulate`, `journeys report`,
+// `journeys bench` and `journeys grafana apply`. Each subcommand only
 // parses flags and wires packages together.
 package main
 
@@ -31,6 +31,7 @@ var commands = []command{
 	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
 	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
 	{"report", "print the friction report read back from ClickHouse; --html FILE also writes it as a web page", runReport},
+	{"bench", "benchmark the whole pipeline on this machine beside Redpanda Connect and ClickHouse's Kafka engine; results as a table and JSON", runBench},
 	{"grafana", "grafana apply: push data sources, dashboards and alert rules to a Grafana", runGrafana},
 }
 
@@ -46,7 +47,15 @@ func main() {
 		if c.name != os.Args[1] {
 			continue
 		}
-		err := c.run(ctx, os.Args[2:], os.Stdout, log)
+		stopProfile, err := startProfile()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "journeys %s: %v\n", c.name, err)
+			os.Exit(1)
+		}
+		err = c.run(ctx, os.Args[2:], os.Stdout, log)
+		if perr := stopProfile(); perr != nil {
+			log.Error("profile not written", "err", perr)
+		}
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}

@@ -54,13 +54,14 @@ func runIngest(ctx context.Context, args []string, _ io.Writer, log *slog.Logger
 	hashKey := fs.String("hash-key", env("JOURNEYS_HASH_KEY", ""), "secret of the keyed hash of --hash-properties (env JOURNEYS_HASH_KEY)")
 	hashProps := fs.String("hash-properties", env("JOURNEYS_HASH_PROPERTIES", ""), "comma-separated paths hashed before writing, e.g. traits.email,properties.phone (env JOURNEYS_HASH_PROPERTIES)")
 	metrics := fs.String("metrics-listen", env("JOURNEYS_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus /metrics listen address, empty to disable (env JOURNEYS_METRICS_LISTEN)")
+	topic := fs.String("topic", ingest.DefaultTopic, "Kafka topic accepted events are written to")
 	forgetTopic := forgetTopicFlag(fs)
 	adminToken := fs.String("admin-token", env("JOURNEYS_ADMIN_TOKEN", ""), "enables POST /v1/admin/forget for Authorization: Bearer <token>; needs --clickhouse (env JOURNEYS_ADMIN_TOKEN)")
 	chCfg := clickhouseFlags(fs, "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps), AdminToken: *adminToken}
+	cfg := ingest.Config{Listen: *listen, WriteKeys: splitList(*keys), HashKey: *hashKey, HashProperties: splitList(*hashProps), AdminToken: *adminToken, Topic: *topic}
 	if *adminToken != "" && chCfg.Addr == "" {
 		return errors.New("--admin-token needs --clickhouse: the forget endpoint deletes rows there")
 	}
@@ -114,6 +115,7 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	chCfg := clickhouseFlags(fs, "127.0.0.1:9000")
 	cfg := processor.DefaultConfig()
 	fs.StringVar(&cfg.GroupID, "group", cfg.GroupID, "Kafka consumer group")
+	fs.StringVar(&cfg.Topic, "topic", cfg.Topic, "Kafka topic of touchpoints")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "records per ClickHouse insert batch")
 	fs.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "longest wait for a batch to fill")
 	fs.DurationVar(&cfg.Lateness, "lateness", cfg.Lateness, "how much older than a customer's latest touchpoint a touchpoint may be and still be placed in event-time order; older ones are stored marked late")

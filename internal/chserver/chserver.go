@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/journeys/journeys/internal/process"
 )
 
 // Config of a throwaway server.
@@ -116,23 +118,15 @@ func (s *Server) HTTPAddr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.HTTPPort))
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.cfg.Dir }
 
 // Stop terminates the server and waits for it to exit.
 func (s *Server) Stop() error {
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	process.Terminate(s.cmd.Process, s.done, 20*time.Second)
 	return nil
 }
 
