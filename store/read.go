@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/ClickHouse/clickhouse-go/v2"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/journeys/journeys/schemas"
 )
@@ -203,9 +205,29 @@ type CustomerDay struct {
 // these rebuild every session the days hold and each customer's current one.
 func (s *Store) DayHistory(ctx context.Context, days []CustomerDay, tz string) (map[string][]schemas.Touchpoint, error) {
 	out := make(map[string][]schemas.Touchpoint)
-	if len(days) == 0 {
-		return out, nil
+	// The (customer, day) pairs are sent as literals, a few syntax tree
+	// nodes each, and ClickHouse refuses a query of more than 50,000
+	// (max_ast_elements): a take-over asked for 15,000 days at once and
+	// was refused at every retry. A customer's days stay in one query.
+	days = slices.Clone(days)
+	slices.SortStableFunc(days, func(a, b CustomerDay) int { return strings.Compare(a.CustomerID, b.CustomerID) })
+	for len(days) > 0 {
+		n := min(len(days), dayHistoryChunk)
+		for n < len(days) && days[n].CustomerID == days[n-1].CustomerID {
+			n++
+		}
+		if err := s.dayHistory(ctx, days[:n], tz, out); err != nil {
+			return nil, err
+		}
+		days = days[n:]
 	}
+	return out, nil
+}
+
+// dayHistoryChunk is how many customer days DayHistory asks for at once.
+const dayHistoryChunk = 2000
+
+func (s *Store) dayHistory(ctx context.Context, days []CustomerDay, tz string, out map[string][]schemas.Touchpoint) error {
 	pairs := make([]clickhouse.GroupSet, len(days))
 	customers := make([]string, 0, len(days))
 	seen := map[string]bool{}
@@ -229,9 +251,9 @@ ORDER BY customer_id, timestamp_ms, message_id`
 		out[tp.CustomerID] = append(out[tp.CustomerID], tp)
 	}, q, set(customers), set(customers), tz, pairs, tz, tz, set(customers))
 	if err != nil {
-		return nil, fmt.Errorf("load %d customer days: %w", len(days), err)
+		return fmt.Errorf("load %d customer days: %w", len(days), err)
 	}
-	return out, nil
+	return nil
 }
 
 // Progress is how far a partition was written.

@@ -228,6 +228,38 @@ func TestStoredMessageIDsTakesABatchOfTwentyThousandUUIDs(t *testing.T) {
 	}
 }
 
+// A take-over after a busy stretch asks for tens of thousands of customer
+// days at once; ClickHouse refuses a query of that many literals, so they
+// go in chunks, each customer's days together.
+func TestDayHistoryTakesFifteenThousandCustomerDays(t *testing.T) {
+	s := chtest.Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	var days []store.CustomerDay
+	for c := range 5000 {
+		for d := range 3 {
+			days = append(days, store.CustomerDay{CustomerID: fmt.Sprintf("c%05d", c), Day: uint32(20261001 + d)})
+		}
+	}
+	// Two customers with touchpoints, one of them on both sides of a chunk
+	// boundary and listed out of order.
+	days = append(days, store.CustomerDay{CustomerID: "c01999", Day: 20261005})
+	if err := s.InsertTouchpoints(ctx, []schemas.Touchpoint{
+		tp("m1", "c00007", "j1", "call", t0),
+		tp("m2", "c01999", "j2", "call", t0),
+		tp("m3", "c01999", "j2", "call", t0.Add(96*time.Hour)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DayHistory(ctx, days, "UTC")
+	if err != nil {
+		t.Fatalf("load %d customer days: %v", len(days), err)
+	}
+	if ids(got["c00007"]) != "m1" || ids(got["c01999"]) != "m2,m3" || len(got) != 2 {
+		t.Fatalf("DayHistory = %v, want c00007: m1 and c01999: m2,m3 once each", got)
+	}
+}
+
 // Reads by customer go through touchpoints_by_customer: a touchpoint
 // rewritten into another journey, or under another customer, is read where
 // its latest row puts it.

@@ -133,10 +133,11 @@ func (s *Sessionizer) Apply(tp *schemas.Touchpoint) (row schemas.Session, ok boo
 // Forget drops a customer's sessions, as when their partition moves to
 // another processor; Apply over their stored touchpoints rebuilds them.
 func (s *Sessionizer) Forget(customerID string) {
-	for k := range s.open {
-		if k.customer == customerID {
-			delete(s.open, k)
-		}
+	// Only the configured channels have sessions: one lookup each, not a
+	// scan of every open session (a scan per identity merge was a quarter
+	// of the processor's CPU on simulated traffic).
+	for channel := range s.cfg.Timeout {
+		delete(s.open, key{customerID, channel})
 	}
 }
 

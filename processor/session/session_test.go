@@ -135,3 +135,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("a zero timeout must be an error")
 	}
 }
+
+// Forgetting a customer (an id merged into a user, or erased) ends their
+// sessions on every channel and no one else's.
+func TestForgetEndsOnlyThatCustomersSessions(t *testing.T) {
+	s := session.New(session.DefaultConfig(), nil)
+	apply := func(id, customer, channel string, ts time.Time) string {
+		t.Helper()
+		tp := pageAt(id, ts, "/")
+		tp.CustomerID, tp.Channel = customer, channel
+		row, ok := s.Apply(&tp)
+		if !ok {
+			t.Fatalf("%s on %s has no session", id, channel)
+		}
+		return row.SessionID
+	}
+	webA, appA := apply("a1", "a", schemas.ChannelWeb, at(10, 0)), apply("a2", "a", "app", at(10, 1))
+	webB := apply("b1", "b", schemas.ChannelWeb, at(10, 0))
+	s.Forget("a")
+	if got := apply("a3", "a", schemas.ChannelWeb, at(10, 5)); got == webA {
+		t.Error("a's web session went on after Forget")
+	}
+	if got := apply("a4", "a", "app", at(10, 6)); got == appA {
+		t.Error("a's app session went on after Forget")
+	}
+	if got := apply("b2", "b", schemas.ChannelWeb, at(10, 5)); got != webB {
+		t.Error("b's session ended when a was forgotten")
+	}
+}
