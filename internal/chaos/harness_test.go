@@ -96,13 +96,19 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan error
 	reg    *prometheus.Registry
+	once   sync.Once
+	err    error // what Run returned
 }
 
 // stop ends the processor (a kill, for a KillingSink's Kill: nothing is
 // flushed or committed after it) and waits for it.
 func (p *running) stop() {
-	p.cancel()
-	<-p.done
+	p.once.Do(func() {
+		p.cancel()
+		if err := <-p.done; err != nil {
+			p.err = err
+		}
+	})
 }
 
 // metric sums the samples of a metric of the processor's registry.
