@@ -17,6 +17,9 @@ import (
 // Result is what the checker found, the figures of the README's table.
 type Result struct {
 	Sent, Acknowledged, Rejected int
+	// Attempts and Failures are the senders' requests and those that got
+	// no 200 (and were retried).
+	Attempts, Failures int
 	// Found is the acknowledged events in touchpoints FINAL.
 	Found int
 	// Duplicates counts message ids with more than one row in touchpoints
@@ -36,8 +39,8 @@ func (r Result) OK() bool {
 }
 
 func (r Result) String() string {
-	s := fmt.Sprintf("sent %d, acknowledged %d, rejected %d, found %d, duplicates %d",
-		r.Sent, r.Acknowledged, r.Rejected, r.Found, r.Duplicates)
+	s := fmt.Sprintf("sent %d, acknowledged %d, rejected %d, found %d, duplicates %d (requests %d, failed and retried %d)",
+		r.Sent, r.Acknowledged, r.Rejected, r.Found, r.Duplicates, r.Attempts, r.Failures)
 	for _, p := range []struct {
 		what string
 		ids  []string
@@ -54,7 +57,7 @@ func (r Result) String() string {
 // was never sent, every rejected event on the rejected topic and never in
 // touchpoints.
 func Check(ctx context.Context, s *store.Store, brokers []string, rejectedTopic string, l *Ledger) (Result, error) {
-	r := Result{Sent: len(l.Sent), Acknowledged: len(l.Acked), Rejected: len(l.Rejected)}
+	r := Result{Sent: len(l.Sent), Acknowledged: len(l.Acked), Rejected: len(l.Rejected), Attempts: l.Attempts, Failures: l.Failures}
 	rows, err := s.Conn().Query(ctx, `SELECT message_id, count() FROM touchpoints FINAL GROUP BY message_id`)
 	if err != nil {
 		return r, fmt.Errorf("read stored message ids: %w", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/journeys/journeys/simulate"
@@ -42,7 +43,13 @@ type Driver struct {
 	Deadline time.Duration
 	// Client defaults to one with a 10 s timeout.
 	Client *http.Client
+
+	acked atomic.Int64
 }
+
+// Acknowledged is how many events a 200 acknowledged so far, for tests
+// that inject a fault part way through the traffic.
+func (d *Driver) Acknowledged() int { return int(d.acked.Load()) }
 
 // Ledger is what the senders know: every messageId put on the wire, those a
 // 200 acknowledged, and those ingest's answer listed as rejected.
@@ -193,6 +200,7 @@ func (d *Driver) post(ctx context.Context, l *Ledger, batch []any, skew time.Dur
 					l.Acked[id] = true
 				}
 			}
+			d.acked.Add(int64(len(ids) - len(rejected)))
 			l.mu.Unlock()
 			return nil
 		}

@@ -69,12 +69,18 @@ type rig struct {
 // processors are started by the test.
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigOn(t, chtest.Open(t))
+}
+
+// newRigOn is newRig over the given store.
+func newRigOn(t *testing.T, s *store.Store) *rig {
+	t.Helper()
 	b, err := broker.Start(broker.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	r := &rig{t: t, brokers: b.Addrs(), store: chtest.Open(t)}
+	r := &rig{t: t, brokers: b.Addrs(), store: s}
 	r.url = r.startIngest()
 	return r
 }
@@ -241,4 +247,22 @@ func verify(t *testing.T, fault string, faults int, res Result, got, want string
 	if got != want {
 		t.Errorf("%s: rows differ from a fault-free run's:\n%s", fault, chtest.LineDiff(got, want))
 	}
+}
+
+// events counts the customers' events.
+func events(customers []simulate.Customer) int {
+	n := 0
+	for _, c := range customers {
+		n += len(c.Events)
+	}
+	return n
+}
+
+// stored counts the rows of touchpoints (FINAL).
+func (r *rig) stored() int {
+	var n uint64
+	if err := r.store.Conn().QueryRow(context.Background(), "SELECT count() FROM touchpoints FINAL").Scan(&n); err != nil {
+		r.t.Logf("count touchpoints: %v", err)
+	}
+	return int(n)
 }

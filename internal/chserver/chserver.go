@@ -116,6 +116,10 @@ func (s *Server) HTTPAddr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.HTTPPort))
 }
 
+// Config is the server's configuration with its ports filled in: Start
+// with it starts the server again on the same folder and ports.
+func (s *Server) Config() Config { return s.cfg }
+
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.cfg.Dir }
 

@@ -1,0 +1,53 @@
+package chaos
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/journeys/journeys/internal/chserver"
+	"github.com/journeys/journeys/store"
+)
+
+// ClickHouse stopped for a while and started again on the same folder and
+// port while the processor writes: the processor backs off, keeps its
+// offsets, and catches up; nothing is lost or shown twice.
+func TestClickHouseStoppedAndRestartedProcessorCatchesUp(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	ctx := context.Background()
+	// A ClickHouse of the test's own: the shared one must stay up.
+	srv, err := chserver.Start(ctx, chserver.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	cfg := store.Config{Addr: srv.Addr(), Database: "journeys_chaos"}
+	if _, err := store.Migrate(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	r := newRigOn(t, st)
+	l := r.send(driver(r.url), customers)
+	p := r.process(nil, nil)
+	waitFor(t, 60*time.Second, "a third of the touchpoints stored", func() bool { return r.stored() >= len(l.Acked)/3 })
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	down := scaled(3*time.Second, 30*time.Second)
+	time.Sleep(down)
+	failures := p.metric("journeys_processor_insert_failures_total")
+	if srv, err = chserver.Start(ctx, srv.Config()); err != nil {
+		t.Fatalf("start ClickHouse again on the same folder and ports: %v", err)
+	}
+	if failures == 0 {
+		t.Errorf("no insert failed while ClickHouse was down for %s: the fault did not reach the processor", down)
+	}
+	res, got := r.settle(l)
+	verify(t, "ClickHouse stopped for "+down.String(), 1, res, got, want)
+}
