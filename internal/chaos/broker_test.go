@@ -9,14 +9,14 @@ import (
 	"github.com/journeys/journeys/processor"
 )
 
-// binaries builds the broker and journeys commands for a test.
-func binaries(t *testing.T) (brokerBin, journeysBin string) {
+// command builds the command of package pkg for a test.
+func command(t *testing.T, pkg string) string {
 	t.Helper()
-	b, j, err := Build(t.TempDir())
+	bin, err := Build(t.TempDir(), pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, j
+	return bin
 }
 
 // The broker killed with SIGKILL and started again on the same log, while
@@ -25,7 +25,7 @@ func binaries(t *testing.T) (brokerBin, journeysBin string) {
 func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 	customers := traffic(1)
 	want := reference(t, "seed 1", customers, nil)
-	brokerBin, _ := binaries(t)
+	brokerBin := command(t, "github.com/journeys/journeys/internal/broker/cmd/broker")
 	for _, during := range []string{"ingest", "processing"} {
 		t.Run("during "+during, func(t *testing.T) {
 			addr, err := FreeAddr()

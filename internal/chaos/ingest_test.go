@@ -13,7 +13,7 @@ import (
 func TestIngestKilledMidBatchSendersRetryWithTheSameMessageIDs(t *testing.T) {
 	customers := traffic(1)
 	want := reference(t, "seed 1", customers, nil)
-	_, journeysBin := binaries(t)
+	journeysBin := command(t, "github.com/journeys/journeys/cmd/journeys")
 	r := newRig(t)
 	addr, err := FreeAddr()
 	if err != nil {

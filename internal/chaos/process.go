@@ -11,19 +11,14 @@ import (
 	"time"
 )
 
-// Build builds the broker and journeys binaries into dir, so that they can
-// run as processes of their own and die by SIGKILL like a crash.
-func Build(dir string) (brokerBin, journeysBin string, err error) {
-	brokerBin, journeysBin = filepath.Join(dir, "broker"), filepath.Join(dir, "journeys")
-	for bin, pkg := range map[string]string{
-		brokerBin:   "github.com/journeys/journeys/internal/broker/cmd/broker",
-		journeysBin: "github.com/journeys/journeys/cmd/journeys",
-	} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		}
+// Build builds the command of package pkg (an import path) into dir, so
+// that it can run as a process of its own and die by SIGKILL like a crash.
+func Build(dir, pkg string) (string, error) {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
-	return brokerBin, journeysBin, nil
+	return bin, nil
 }
 
 // Process is a child process that can be killed and started again with the
