@@ -77,6 +77,19 @@ func withoutSessions(structure string) string {
 	return strings.Join(out, "\n")
 }
 
+// sendLate sends the on-time traffic, waits until it is processed, then
+// sends the late traffic, and settles.
+func sendLate(t *testing.T, onTime, late []simulate.Customer) (*rig, Result, string) {
+	t.Helper()
+	r := newRig(t)
+	r.process(nil, nil)
+	l := r.send(driver(r.url), onTime)
+	r.settle(l)
+	l = merge(l, r.send(driver(r.url), late))
+	res, got := r.settle(l)
+	return r, res, got
+}
+
 // merge is the union of two ledgers.
 func merge(a, b *Ledger) *Ledger {
 	for _, m := range []struct{ to, from map[string]bool }{{a.Sent, b.Sent}, {a.Acked, b.Acked}, {a.Rejected, b.Rejected}} {
@@ -102,12 +115,7 @@ func TestLateSenders(t *testing.T) {
 		if len(ids) == 0 {
 			t.Fatal("the traffic has no event to hold back")
 		}
-		r := newRig(t)
-		r.process(nil, nil)
-		l := r.send(driver(r.url), onTime)
-		r.settle(l)
-		l = merge(l, r.send(driver(r.url), late))
-		res, got := r.settle(l)
+		_, res, got := sendLate(t, onTime, late)
 		verify(t, "late senders within the lateness", len(ids), res, withoutSessions(got), withoutSessions(want))
 	})
 	t.Run("beyond the lateness", func(t *testing.T) {
@@ -116,12 +124,7 @@ func TestLateSenders(t *testing.T) {
 			t.Fatal("the traffic has no event to hold back")
 		}
 		want := reference(t, "seed 1 without events held back beyond the lateness", onTime, nil)
-		r := newRig(t)
-		r.process(nil, nil)
-		l := r.send(driver(r.url), onTime)
-		r.settle(l)
-		l = merge(l, r.send(driver(r.url), late))
-		res, got := r.settle(l)
+		r, res, got := sendLate(t, onTime, late)
 		// The customers rows count late touchpoints too; every other row
 		// must be that of a run without the late events.
 		var kept []string
