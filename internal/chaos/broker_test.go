@@ -38,7 +38,7 @@ func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(b.Kill)
-			r := &rig{t: t, brokers: []string{addr}, store: chtest.Open(t)}
+			r := &rig{t: t, brokers: []string{addr}, store: chtest.Open(t), group: processor.DefaultConfig().GroupID}
 			r.url = r.startIngest()
 			d := driver(r.url)
 			kills := scaled(1, 4)

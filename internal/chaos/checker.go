@@ -173,3 +173,48 @@ func readPartition(ctx context.Context, brokers []string, topic string, partitio
 		}
 	}
 }
+
+// CaughtUp reports whether the consumer group has committed every record of
+// topic: each batch it read is then written to ClickHouse in full (the
+// processor commits only after its last insert). state says how far it is.
+func CaughtUp(ctx context.Context, brokers []string, group, topic string) (ok bool, state string, err error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return false, "", fmt.Errorf("dial %s: %w", brokers[0], err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return false, "", fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	ids := make([]int, len(parts))
+	reqs := make([]kafka.OffsetRequest, len(parts))
+	for i, p := range parts {
+		ids[i] = p.ID
+		reqs[i] = kafka.LastOffsetOf(p.ID)
+	}
+	ends, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return false, "", fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+	if err != nil {
+		return false, "", fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	at := map[int]int64{}
+	for _, p := range committed.Topics[topic] {
+		at[p.Partition] = p.CommittedOffset
+	}
+	ok = true
+	for _, p := range ends.Topics[topic] {
+		if p.Error != nil {
+			return false, "", fmt.Errorf("end offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		state += fmt.Sprintf(" %d:%d/%d", p.Partition, at[p.Partition], p.LastOffset)
+		if at[p.Partition] < p.LastOffset {
+			ok = false
+		}
+	}
+	return ok, "committed/end" + state, nil
+}

@@ -63,6 +63,9 @@ type rig struct {
 	brokers []string
 	store   *store.Store
 	url     string
+	// group is the processors' consumer group, whose commits settle waits
+	// for; default the processor's.
+	group string
 }
 
 // newRig starts an in-process broker and ingest over a fresh database;
@@ -80,7 +83,7 @@ func newRigOn(t *testing.T, s *store.Store) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	r := &rig{t: t, brokers: b.Addrs(), store: s}
+	r := &rig{t: t, brokers: b.Addrs(), store: s, group: processor.DefaultConfig().GroupID}
 	r.url = r.startIngest()
 	return r
 }
@@ -156,7 +159,12 @@ func (r *rig) process(sink processor.Sink, change func(*processor.Config)) *runn
 	ctx, cancel := context.WithCancel(context.Background())
 	run := &running{cancel: cancel, done: make(chan error, 1), reg: reg}
 	go func() { run.done <- p.Run(ctx) }()
-	r.t.Cleanup(run.stop)
+	r.t.Cleanup(func() {
+		run.stop()
+		if run.err != nil {
+			r.t.Errorf("processor: %v", run.err)
+		}
+	})
 	return run
 }
 
@@ -171,8 +179,8 @@ func (r *rig) send(d *Driver, customers []simulate.Customer) *Ledger {
 	return l
 }
 
-// settle waits until the checker finds every acknowledged event and the
-// rows stop changing, then returns the check and the rows' structure.
+// settle waits until the checker finds every acknowledged event, the
+// processors' group committed every record, and the rows stop changing, then returns the check and the rows' structure.
 func (r *rig) settle(l *Ledger) (Result, string) {
 	r.t.Helper()
 	ctx := context.Background()
@@ -186,6 +194,16 @@ func (r *rig) settle(l *Ledger) (Result, string) {
 		}
 		if time.Now().After(deadline) {
 			r.t.Fatalf("acknowledged events not all stored in time: %v %v", res, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for {
+		ok, state, err := CaughtUp(ctx, r.brokers, r.group, broker.TopicTouchpoints)
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("group %s did not commit every record in time: %s %v", r.group, state, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -203,7 +221,7 @@ func (r *rig) settle(l *Ledger) (Result, string) {
 			r.t.Fatal("rows kept changing")
 		}
 		prev = cur
-		time.Sleep(time.Second)
+		time.Sleep(scaled(500*time.Millisecond, time.Second))
 	}
 }
 

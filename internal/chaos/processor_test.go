@@ -77,7 +77,8 @@ func TestFullReplayFromOffsetZeroChangesNoRow(t *testing.T) {
 	l := r.send(driver(r.url), customers)
 	r.settle(l)
 	first.stop()
-	replay := r.process(nil, func(c *processor.Config) { c.GroupID = "chaos-replay" })
+	r.group = "chaos-replay"
+	replay := r.process(nil, func(c *processor.Config) { c.GroupID = r.group })
 	waitFor(t, 60*time.Second, "the replay to read every record", func() bool {
 		return replay.metric("journeys_processor_events_total") >= float64(len(l.Acked))
 	})
