@@ -62,7 +62,7 @@ func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 				l = <-sent
 			} else {
 				l = r.send(d, customers)
-				r.process(nil, func(c *processor.Config) { c.BatchSize = 20 })
+				r.process(nil, func(c *processor.Config) { c.BatchSize = 50 })
 				for k := range kills {
 					at := (k + 1) * len(l.Acked) / (kills + 2)
 					waitFor(t, 60*time.Second, "touchpoints stored before the kill", func() bool { return r.stored() >= at })

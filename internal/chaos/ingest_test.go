@@ -31,7 +31,7 @@ func TestIngestKilledMidBatchSendersRetryWithTheSameMessageIDs(t *testing.T) {
 	d.Concurrency = 8
 	sent := make(chan *Ledger, 1)
 	go func() { sent <- r.send(d, customers) }()
-	kills := scaled(3, 10)
+	kills := scaled(2, 10)
 	for k := range kills {
 		at := (k + 1) * events(customers) / (kills + 2)
 		waitFor(t, 60*time.Second, "acknowledgements before the kill", func() bool { return d.Acknowledged() >= at })

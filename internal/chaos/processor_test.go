@@ -17,7 +17,7 @@ func TestProcessorKilledAtEachPointOfABatchThenRestarted(t *testing.T) {
 	for _, point := range []KillPoint{BeforeInsert, AfterInsert, BeforeCommit} {
 		t.Run(point.String(), func(t *testing.T) {
 			r := newRig(t)
-			kills := scaled(2, 6)
+			kills := scaled(1, 6)
 			var p *running
 			var sink *KillingSink
 			// Each processor is killed at its second batch of 50 records;
