@@ -107,6 +107,27 @@ type running struct {
 	reg    *prometheus.Registry
 	once   sync.Once
 	err    error // what Run returned
+	log    syncBuffer
+}
+
+// syncBuffer is a processor's log, written and read concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// logged reports whether the processor logged a line containing s
+// (warnings and errors only).
+func (p *running) logged(s string) bool {
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	return bytes.Contains(p.log.b.Bytes(), []byte(s))
 }
 
 // stop ends the processor (a kill, for a KillingSink's Kill: nothing is
@@ -151,13 +172,14 @@ func (r *rig) process(sink processor.Sink, change func(*processor.Config)) *runn
 	if change != nil {
 		change(&cfg)
 	}
-	reg := prometheus.NewRegistry()
-	p, err := processor.New(cfg, sink, nil, reg, quietLog())
+	run := &running{done: make(chan error, 1), reg: prometheus.NewRegistry()}
+	log := slog.New(slog.NewTextHandler(&run.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := processor.New(cfg, sink, nil, run.reg, log)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &running{cancel: cancel, done: make(chan error, 1), reg: reg}
+	run.cancel = cancel
 	go func() { run.done <- p.Run(ctx) }()
 	r.t.Cleanup(func() {
 		run.stop()
