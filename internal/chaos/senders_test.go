@@ -26,6 +26,36 @@ func TestClockSkewedSendersGiveTheRowsOfRightClocks(t *testing.T) {
 	l := r.send(d, customers)
 	res, got := r.settle(l)
 	verify(t, "clock-skewed senders", len(skews)-1, res, got, want)
+	// A skew moves all of a customer's events alike, which leaves the
+	// structure as it is: the times themselves must be right too, to
+	// within the time a request takes.
+	sentAt := map[string]time.Time{}
+	for _, c := range customers {
+		for _, e := range c.Events {
+			sentAt[e.MessageID] = e.Timestamp
+		}
+	}
+	rows, err := r.store.Conn().Query(context.Background(), "SELECT message_id, timestamp_ms FROM touchpoints FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	wrong := 0
+	for rows.Next() {
+		var id string
+		var ms int64
+		if err := rows.Scan(&id, &ms); err != nil {
+			t.Fatal(err)
+		}
+		if off := time.UnixMilli(ms).Sub(sentAt[id]); off < -time.Second || off > 30*time.Second {
+			if wrong++; wrong <= 5 {
+				t.Errorf("touchpoint %s stored %s off its true time", id, off)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d touchpoints stored with their sender's clock skew", wrong)
+	}
 }
 
 // heldBack splits customers' traffic into what comes on time and what a
