@@ -1,12 +1,13 @@
 # The two commands a newcomer runs on a fresh Debian machine (as root):
 #   make demo   install what is missing, start journeys dev, simulate a month, print the friction report
 #   make test   install what is missing, start a throwaway ClickHouse, run every test
+#   make chaos  the fault-injection suite, long version (see README, Fault injection)
 
 GO ?= go
 BIN := bin/journeys
 export PATH := /usr/local/go/bin:/usr/sbin:$(PATH)
 
-.PHONY: demo test deps build vet clean
+.PHONY: demo test chaos deps build vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/journeys
@@ -19,6 +20,9 @@ demo: deps build
 
 test: deps vet
 	@bash scripts/test.sh
+
+chaos: deps
+	@bash scripts/test.sh chaos
 
 vet:
 	$(GO) vet ./...

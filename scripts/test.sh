@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make test: start one throwaway ClickHouse for the whole run and run every
 # test against it. Integration tests fail, never skip, without ClickHouse.
+# make chaos (scripts/test.sh chaos): the same, but only the fault-injection
+# suite, long (CHAOS_LONG=1), with its figures printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -20,6 +22,14 @@ done
 [ -s "$addr_file" ] || { echo "throwaway ClickHouse did not start in 90s"; cat "$dir/run.log"; exit 1; }
 export JOURNEYS_TEST_CLICKHOUSE=$(cat "$addr_file")
 echo "throwaway ClickHouse at $JOURNEYS_TEST_CLICKHOUSE"
+if [ "${1:-}" = chaos ]; then
+  set +e
+  CHAOS_LONG=1 $GO test -count=1 -timeout 90m -v ./internal/chaos/ 2>&1 | tee "$dir/chaos.log"
+  status=${PIPESTATUS[0]}
+  echo "== fault-injection figures ($(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  grep -o 'CHAOS .*' "$dir/chaos.log" | grep -v 'broke a guarantee' || true
+  exit $status
+fi
 set +e
 $GO test -count=1 -timeout 20m ./... 2>&1 | tee "$dir/go-test.log"
 status=${PIPESTATUS[0]}

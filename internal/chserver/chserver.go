@@ -121,6 +121,10 @@ func (s *Server) HTTPAddr() string {
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
+// Config is the server's configuration with its ports filled in: Start
+// with it starts the server again on the same folder and ports.
+func (s *Server) Config() Config { return s.cfg }
+
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.cfg.Dir }
 

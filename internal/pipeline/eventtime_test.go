@@ -118,7 +118,7 @@ func TestOutOfOrderWithinTheLatenessGivesTheRowsOfInOrderDelivery(t *testing.T) 
 
 	eventually(t, 30*time.Second, "rows equal to in-order delivery", func() (bool, string) {
 		got := current(t, s)
-		return got == want, lineDiff(got, want)
+		return got == want, chtest.LineDiff(got, want)
 	})
 	// carol's call came before her purchase arrived: the checkout-then-call
 	// flag it raised no longer holds, and the journey it opened is gone.
@@ -252,7 +252,7 @@ func TestCrashInTheMiddleOfARefoldIsRepairedByTheReplay(t *testing.T) {
 	runProcessor(t, b, s)
 	eventually(t, 30*time.Second, "rows equal to in-order delivery", func() (bool, string) {
 		got := current(t, s)
-		return got == want, lineDiff(got, want)
+		return got == want, chtest.LineDiff(got, want)
 	})
 }
 
@@ -283,7 +283,7 @@ func TestResentMessagesOfThisAndAnEarlierJourneyAreDuplicates(t *testing.T) {
 	after := settledCurrent(t, s)
 	for _, l := range splitLines(before) {
 		if strings.HasPrefix(l, "tp ") && !strings.Contains(after, l) {
-			t.Errorf("a re-send changed %s:\n%s", l, lineDiff(after, before))
+			t.Errorf("a re-send changed %s:\n%s", l, chtest.LineDiff(after, before))
 		}
 	}
 	if n := count(t, s, "SELECT count() FROM journeys FINAL WHERE customer_id = 'rita' AND retracted = 0"); n != 2 {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -180,62 +179,10 @@ func waitTouchpoints(t *testing.T, s *store.Store, n uint64) {
 	})
 }
 
-// snapshot is what FINAL queries show of the three tables, rendered as
-// sorted lines so that two runs can be compared as text. detected_at is left
-// out: it is wall-clock time.
-func snapshot(t *testing.T, s *store.Store) string {
-	t.Helper()
-	return render(t, s,
-		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', toString(timestamp_ms), ' ', journey_id, ' ', session_id) FROM touchpoints FINAL`,
-		`SELECT concat('s ', session_id, ' ', customer_id, ' ', channel, ' ', toString(touchpoints), ' ', toString(page_views), ' ', entry_page, ' ', exit_page, ' ', toString(started_at), ' ', toString(ended_at)) FROM sessions FINAL`,
-		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue), ' ', toString(started_at), ' ', toString(ended_at)) FROM journeys FINAL`,
-		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ','), ' ', toString(occurred_at)) FROM friction_flags FINAL`,
-		customerRows(true))
-}
-
-// customerRows renders the customers table (FINAL); a retracted row (a
-// merged id) only as retracted, since what it counted moved to the user.
-func customerRows(times bool) string {
-	t := ""
-	if times {
-		t = `, ' ', toString(first_seen), ' ', toString(last_seen), ' ', toString(tier_since)`
-	}
-	return `SELECT if(retracted = 1, concat('c ', customer_id, ' retracted'), concat('c ', customer_id, ' ', toString(touchpoints), ' ', toString(purchases), ' ', toString(revenue), ' ', toString(surveys), ' ', toString(positive_surveys), ' ', toString(last_nps), ' ', toString(last_survey_positive), ' ', toString(reviews), ' ', toString(referrals), ' ', toString(ideas), ' ', toString(community_answers), ' ', tier` + t + `)) FROM customers FINAL`
-}
-
-// structure is snapshot without event times: for runs whose senders set
-// sentAt, where ingest's clock-skew correction moves each timestamp by the
-// few milliseconds the request took. Journey and flag ids derive from
-// message ids, so equal structures mean equal journeys and flags.
-func structure(t *testing.T, s *store.Store) string {
-	t.Helper()
-	return render(t, s,
-		`SELECT concat('tp ', message_id, ' ', customer_id, ' ', event, ' ', channel, ' ', journey_id, ' ', session_id) FROM touchpoints FINAL`,
-		`SELECT concat('s ', session_id, ' ', customer_id, ' ', channel, ' ', toString(touchpoints), ' ', toString(page_views), ' ', entry_page, ' ', exit_page) FROM sessions FINAL`,
-		`SELECT concat('j ', journey_id, ' ', customer_id, ' ', status, ' ', toString(touchpoints), ' ', arrayStringConcat(path, '>'), ' ', arrayStringConcat(channels, ','), ' ', toString(friction_count), ' ', toString(revenue), ' retracted=', toString(retracted)) FROM journeys FINAL`,
-		`SELECT concat('f ', flag_id, ' ', rule, ' ', customer_id, ' ', journey_id, ' ', severity, ' ', arrayStringConcat(evidence, ','), ' retracted=', toString(retracted)) FROM friction_flags FINAL`,
-		customerRows(false))
-}
-
+func snapshot(t *testing.T, s *store.Store) string  { return chtest.Snapshot(t, s) }
+func structure(t *testing.T, s *store.Store) string { return chtest.Structure(t, s) }
 func render(t *testing.T, s *store.Store, queries ...string) string {
-	t.Helper()
-	var lines []string
-	for _, q := range queries {
-		rows, err := s.Conn().Query(context.Background(), q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, l)
-		}
-		rows.Close()
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	return chtest.Render(t, s, queries...)
 }
 
 func splitLines(s string) []string {

@@ -160,7 +160,7 @@ func TestIdentityStitchingMakesOneJourneyAcrossDevicesAndChannels(t *testing.T) 
 		}
 	}
 	if got := joinLines(after); got != before {
-		t.Errorf("re-sent traffic changed what FINAL shows:\n%s", lineDiff(got, before))
+		t.Errorf("re-sent traffic changed what FINAL shows:\n%s", chtest.LineDiff(got, before))
 	}
 }
 
@@ -299,7 +299,7 @@ func TestCrashDuringAMergeGivesTheRowsOfAnUninterruptedRun(t *testing.T) {
 	// records twice: the rows must be equal, their versions need not.
 	eventually(t, 60*time.Second, "rows equal the uninterrupted run's", func() (bool, string) {
 		got, want := withoutVersions(identitySnapshot(t, s)), withoutVersions(identitySnapshot(t, ref))
-		return got == want, lineDiff(got, want)
+		return got == want, chtest.LineDiff(got, want)
 	})
 	if n := finalCount(t, s, "journeys", "customer_id LIKE 'anon-%' AND retracted = 0"); n != 0 {
 		t.Errorf("%d anonymous journeys are not retracted:\n%s", n, identitySnapshot(t, s))

@@ -173,33 +173,6 @@ func TestKilledProcessorInAGroupOfTwoChangesNoRow(t *testing.T) {
 	}
 	settled(s)
 	if got, want := structure(t, s), structure(t, refStore); got != want {
-		t.Errorf("rows differ from the uninterrupted run's:\n%s", lineDiff(got, want))
+		t.Errorf("rows differ from the uninterrupted run's:\n%s", chtest.LineDiff(got, want))
 	}
-}
-
-// lineDiff lists the lines only one side has.
-func lineDiff(got, want string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range splitLines(s) {
-			m[l] = true
-		}
-		return m
-	}
-	g, w := in(got), in(want)
-	var out []string
-	for l := range g {
-		if !w[l] {
-			out = append(out, "+ "+l)
-		}
-	}
-	for l := range w {
-		if !g[l] {
-			out = append(out, "- "+l)
-		}
-	}
-	if len(out) > 40 {
-		out = append(out[:40], "…")
-	}
-	return strings.Join(out, "\n")
 }

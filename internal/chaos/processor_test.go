@@ -1,0 +1,127 @@
+package chaos
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/journeys/journeys/processor"
+)
+
+// A processor killed before its batch's insert, after the touchpoints
+// insert, or after every insert but before the offset commit, then started
+// again, leaves the rows of an uninterrupted run.
+func TestProcessorKilledAtEachPointOfABatchThenRestarted(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	for _, point := range []KillPoint{BeforeInsert, AfterInsert, BeforeCommit} {
+		t.Run(point.String(), func(t *testing.T) {
+			r := newRig(t)
+			kills := scaled(1, 6)
+			var p *running
+			var sink *KillingSink
+			// Each processor is killed at its second batch of 50 records;
+			// the next one takes over from the committed offsets.
+			small := func(c *processor.Config) { c.BatchSize = 50 }
+			startKillable := func() {
+				sink = &KillingSink{Sink: r.store, Point: point, Batch: 2}
+				run := r.process(sink, small)
+				sink.Kill = run.cancel
+				p = run
+			}
+			startKillable()
+			sent := make(chan *Ledger, 1)
+			go func() { sent <- r.send(driver(r.url), customers) }()
+			for k := range kills {
+				waitFor(t, 60*time.Second, fmt.Sprintf("kill %d", k+1), sink.Killed)
+				p.stop()
+				if k < kills-1 {
+					startKillable()
+				}
+			}
+			r.process(nil, small)
+			l := <-sent
+			res, got := r.settle(l)
+			verify(t, "processor killed "+point.String(), kills, res, got, want)
+		})
+	}
+}
+
+// An insert that ClickHouse committed but whose answer timed out is
+// written again by the processor's retry; nothing shows twice.
+func TestInsertTimingOutAfterClickHouseCommittedShowsNothingTwice(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	r := newRig(t)
+	sink := &TimeoutSink{Sink: r.store, Every: 3}
+	p := r.process(sink, nil)
+	l := r.send(driver(r.url), customers)
+	res, got := r.settle(l)
+	if sink.Injected() == 0 {
+		t.Fatal("no timeout was injected")
+	}
+	// Not all: the inserts of an identity merge retry without counting.
+	if n := p.metric("journeys_processor_insert_failures_total"); n == 0 {
+		t.Errorf("insert failures metric is 0 after %d injected timeouts", sink.Injected())
+	}
+	verify(t, "insert timing out after commit", sink.Injected(), res, got, want)
+}
+
+// A second consumer group reading the topic from offset 0 into the same
+// ClickHouse (a full replay) changes no row.
+func TestFullReplayFromOffsetZeroChangesNoRow(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	r := newRig(t)
+	first := r.process(nil, nil)
+	l := r.send(driver(r.url), customers)
+	r.settle(l)
+	first.stop()
+	r.group = "chaos-replay"
+	replay := r.process(nil, func(c *processor.Config) { c.GroupID = r.group })
+	waitFor(t, 60*time.Second, "the replay to read every record", func() bool {
+		return replay.metric("journeys_processor_events_total") >= float64(len(l.Acked))
+	})
+	res, got := r.settle(l)
+	verify(t, "full replay from offset 0", 1, res, got, want)
+}
+
+// Two processors in a group while a third joins and leaves again and
+// again: every rebalance moves partitions mid-stream.
+func TestRepeatedRebalancesOfTwoProcessorsChangeNoRow(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	r := newRig(t)
+	r.process(nil, nil)
+	r.process(nil, nil)
+	sent := make(chan *Ledger, 1)
+	go func() { sent <- r.send(driver(r.url), customers) }()
+	rebalances := 0
+	for done := false; !done; {
+		third := r.process(nil, nil)
+		time.Sleep(scaled(1500*time.Millisecond, 3*time.Second))
+		third.stop()
+		rebalances += 2
+		select {
+		case l := <-sent:
+			sent <- l
+			done = rebalances >= scaled(4, 20)
+		default:
+		}
+	}
+	l := <-sent
+	res, got := r.settle(l)
+	verify(t, "repeated rebalances", rebalances, res, got, want)
+}
+
+// waitFor polls cond until it holds, or fails the test.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
