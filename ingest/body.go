@@ -56,8 +56,8 @@ var gzipReaders sync.Pool // *gzip.Reader
 // readBody reads a request body, gunzipping it when Content-Encoding says
 // gzip, and refuses it once its decompressed size passes limit. It never
 // holds more than limit+1 decompressed bytes, so a zip bomb costs no more
-// memory than an honest body. The body is read into buf.
-func readBody(w http.ResponseWriter, r *http.Request, limit int, tooLarge Reason, buf *bytes.Buffer) ([]byte, *rejection) {
+// memory than an honest body.
+func readBody(w http.ResponseWriter, r *http.Request, limit int, tooLarge Reason) ([]byte, *rejection) {
 	if r.ContentLength > int64(limit) {
 		return nil, reject(tooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
 	}
@@ -84,7 +84,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int, tooLarge Reason
 		return nil, reject(ReasonMediaType, fmt.Sprintf("Content-Encoding %q is not supported; send gzip or none", enc))
 	}
 
-	buf.Reset()
+	var buf bytes.Buffer
 	if r.ContentLength > 0 && !compressed(r) {
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}

@@ -278,20 +278,14 @@ type batchBody struct {
 // the body as a whole is unusable; a malformed call inside a batch is left
 // to the validator so that the sender learns its index.
 func decodeRequest(body []byte, callType string) (*request, *rejection) {
-	return decodeRequestInto(body, callType, nil)
-}
-
-// decodeRequestInto is decodeRequest appending a batch's events to
-// events[:0], reusing its room.
-func decodeRequestInto(body []byte, callType string, events []rawEvent) (*request, *rejection) {
-	req, rej := decodeBody(body, callType, events)
+	req, rej := decodeBody(body, callType)
 	if req != nil {
 		req.body = body
 	}
 	return req, rej
 }
 
-func decodeBody(body []byte, callType string, events []rawEvent) (*request, *rejection) {
+func decodeBody(body []byte, callType string) (*request, *rejection) {
 	if callType != "" {
 		ev, err := decodeEvent(body)
 		if err != nil {
@@ -304,7 +298,7 @@ func decodeBody(body []byte, callType string, events []rawEvent) (*request, *rej
 		ev.setField(fieldType, []byte(`"`+callType+`"`))
 		return &request{writeKey: ev.str(fieldWriteKey), events: []rawEvent{ev}}, nil
 	}
-	parts, ok := scanBatch(body, events)
+	parts, ok := scanBatch(body)
 	if !ok {
 		var rej *rejection
 		if parts, rej = decodeBatchSlow(body); rej != nil {
@@ -317,7 +311,7 @@ func decodeBody(body []byte, callType string, events []rawEvent) (*request, *rej
 // scanBatch reads a batch body in one pass. It says false when the body is
 // not valid JSON or not of the plain shape (an object whose batch is an
 // array, keys spelled exactly), leaving it to decodeBatchSlow.
-func scanBatch(body []byte, events []rawEvent) (batchParts, bool) {
+func scanBatch(body []byte) (batchParts, bool) {
 	s := scanner{b: body}
 	s.skipSpace()
 	if s.peek() != '{' {
@@ -335,10 +329,7 @@ func scanBatch(body []byte, events []rawEvent) (batchParts, bool) {
 			if s.peek() != '[' {
 				return errScan
 			}
-			p.events = events[:0]
-			if n := len(body)/512 + 1; cap(p.events) < n {
-				p.events = make([]rawEvent, 0, n)
-			}
+			p.events = make([]rawEvent, 0, len(body)/512+1)
 			return s.elements(func() error {
 				ev, err := s.call(2)
 				p.events = append(p.events, ev)

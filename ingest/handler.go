@@ -162,23 +162,12 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	}
 	defer h.inFlight.release(held)
 
-	bufs := getRequestBuffers()
-	// Records point into bufs until the broker has acknowledged them.
-	reusable := true
-	defer func() {
-		if reusable {
-			bufs.release()
-		}
-	}()
-	body, rej := readBody(w, r, limit, tooLarge, &bufs.body)
+	body, rej := readBody(w, r, limit, tooLarge)
 	if rej != nil {
 		rej.write(w, h.m, src.name())
 		return
 	}
-	req, rej := decodeRequestInto(body, callType, bufs.events)
-	if req != nil {
-		bufs.events = req.events
-	}
+	req, rej := decodeRequest(body, callType)
 	if rej != nil {
 		rej.write(w, h.m, src.name())
 		return
@@ -213,10 +202,9 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 	}
 	h.m.batchEvents.Observe(float64(n))
 
-	msgs, rejected, suppressed := h.prepare(req, src, receivedAt, bufs)
+	msgs, rejected, suppressed := h.prepare(req, src, receivedAt)
 	accepted := len(msgs) - len(rejected) + suppressed
 	if err := h.publish(r.Context(), msgs); err != nil {
-		reusable = false
 		h.log.Warn("publish tracking events", "records", len(msgs), "source", src.Name, "error", err)
 		rej := reject(ReasonUnavailable, "events could not be stored; retry later")
 		rej.events = n
@@ -258,16 +246,12 @@ func (h *handler) serveCalls(w http.ResponseWriter, r *http.Request, callType st
 // records to publish — first the accepted events for the touchpoints
 // topic, then one record on the rejected topic per refused event — the
 // refused events, and how many events of forgotten customers it dropped.
-func (h *handler) prepare(req *request, src *source, receivedAt time.Time, bufs *requestBuffers) (msgs []Message, rejected []RejectedEvent, suppressed int) {
+func (h *handler) prepare(req *request, src *source, receivedAt time.Time) (msgs []Message, rejected []RejectedEvent, suppressed int) {
 	msgs = make([]Message, 0, len(req.events))
 	var rejectedMsgs []Message
 	// The records' keys and values share one buffer, about the size of
 	// the request's body with the fields enrichment adds.
-	arena := bufs.arena[:0]
-	if n := len(req.body) + len(req.events)*enrichedBytes; cap(arena) < n {
-		arena = make([]byte, 0, n)
-	}
-	defer func() { bufs.arena = arena }()
+	arena := make([]byte, 0, len(req.body)+len(req.events)*enrichedBytes)
 	for i := range req.events {
 		ev := &req.events[i]
 		if h.cfg.Suppression != nil && ev.object &&

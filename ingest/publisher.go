@@ -20,9 +20,7 @@ type Message struct {
 
 // Publisher hands accepted events to the log. Publish returns nil only
 // when the broker has durably acknowledged every message; an error means
-// some or all of them may be missing, and the sender must retry. After a
-// nil return the handler reuses the memory msgs' keys and values point
-// into, so a Publisher must not keep them.
+// some or all of them may be missing, and the sender must retry.
 type Publisher interface {
 	Publish(ctx context.Context, msgs []Message) error
 }
