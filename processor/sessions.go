@@ -1,10 +1,6 @@
 package processor
 
-import (
-	"sort"
-
-	"github.com/journeys/journeys/schemas"
-)
+import "github.com/journeys/journeys/schemas"
 
 // The sessionizer takes a customer's touchpoints in event-time order. A
 // touchpoint that comes after later ones (reordered, or forwarded from an
@@ -42,13 +38,7 @@ func (p *Processor) sessionizeInOrder(c string, days []schemas.Touchpoint, fresh
 	for _, i := range fresh {
 		h = append(h, out.touchpoints[i])
 	}
-	sort.SliceStable(h, func(i, j int) bool {
-		a, b := &h[i], &h[j]
-		if !a.Timestamp.Equal(b.Timestamp) {
-			return a.Timestamp.Before(b.Timestamp)
-		}
-		return a.MessageID < b.MessageID
-	})
+	h = inEventOrder(h)
 	p.resessionize(c, h, out)
 	for _, tp := range h {
 		if i, ok := fresh[tp.MessageID]; ok {
