@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/journeys/journeys/internal/broker"
@@ -27,7 +28,7 @@ const DefaultRetentionBytes = 512 << 20
 // stage's, and writes its bootstrap addresses to addrFile once it listens.
 func ServeBroker(ctx context.Context, addrFile string, retentionBytes int64) error {
 	b, err := broker.Start(broker.Config{
-		Topics:         append([]string{broker.TopicTouchpoints, broker.TopicRejected, broker.TopicFriction, TopicIngestStage, TopicRedpandaStage}, scaleTopics...),
+		Topics:         slices.Concat(broker.PipelineTopics, []string{TopicIngestStage, TopicRedpandaStage}, scaleTopics),
 		RetentionBytes: retentionBytes,
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +23,10 @@ const (
 	// forget); kfake keeps every record, Apache Kafka compacts it.
 	TopicForget = "forget"
 )
+
+// PipelineTopics are the topics ingest and the processor need: a broker for
+// them must create them all (kfake does not create a topic on first use).
+var PipelineTopics = []string{TopicTouchpoints, TopicRejected, TopicFriction, TopicForget}
 
 // Config says which topics the embedded broker starts with.
 type Config struct {
@@ -58,7 +63,7 @@ func Start(cfg Config) (*Embedded, error) {
 		cfg.Partitions = 3
 	}
 	if len(cfg.Topics) == 0 {
-		cfg.Topics = []string{TopicTouchpoints, TopicRejected, TopicFriction, TopicForget}
+		cfg.Topics = slices.Clone(PipelineTopics)
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
