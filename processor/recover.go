@@ -276,18 +276,13 @@ func (p *Processor) replay(ctx context.Context, tps []schemas.Touchpoint, out *o
 	for c, h := range history {
 		// Folded again and compared with what is stored: what a crash
 		// between inserts left out, or left half-rewritten, is written.
-		p.refoldCustomer(c, plan.from[c], scope[c], h, nil, trigger[c], journeys, flags, wm, out)
+		p.refoldCustomer(c, plan.from[c], scope[c], h, nil, nil, trigger[c], journeys, flags, wm, out)
 		p.metrics.restored.Inc()
 	}
 	// The replayed records' sessions are rebuilt from whole days, so that
 	// their rows are written again in full.
 	for c, h := range days {
-		p.session.Forget(c)
-		for i := range h {
-			if row, ok := p.session.Apply(&h[i]); ok {
-				out.addSession(row)
-			}
-		}
+		p.resessionize(c, h, out)
 	}
 	p.metrics.events.WithLabelValues("replayed").Add(float64(len(tps)))
 	return nil

@@ -96,7 +96,15 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 		history  map[string][]schemas.Touchpoint
 		journeys map[string]schemas.Journey
 		flags    map[string]schemas.FrictionFlag
+		days     map[string][]schemas.Touchpoint
 	)
+	loc := p.sessionLocation()
+	var cds []store.CustomerDay
+	for c, tps := range news {
+		for i := range tps {
+			cds = append(cds, store.CustomerDay{CustomerID: c, Day: dayOf(tps[i].Timestamp, loc)})
+		}
+	}
 	err := p.retry(ctx, "refold reordered touchpoints", func() error {
 		spans, err := p.sink.JourneySpans(ctx, customers)
 		if err != nil {
@@ -106,7 +114,10 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 		if history, err = p.sink.JourneyTouchpoints(ctx, plan.customers, plan.journeys); err != nil {
 			return err
 		}
-		journeys, flags, err = p.storedRows(ctx, customers)
+		if journeys, flags, err = p.storedRows(ctx, customers); err != nil {
+			return err
+		}
+		days, err = p.sink.DayHistory(ctx, cds, loc.String())
 		return err
 	})
 	if err != nil {
@@ -117,7 +128,7 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 		for _, tp := range news[c] {
 			trigger = max(trigger, tp.KafkaOffset)
 		}
-		p.refoldCustomer(c, plan.from[c], plan.scope[c], history[c], news[c], trigger, journeys, flags, wm, out)
+		p.refoldCustomer(c, plan.from[c], plan.scope[c], history[c], news[c], days[c], trigger, journeys, flags, wm, out)
 		p.metrics.events.WithLabelValues("applied").Add(float64(len(news[c])))
 	}
 	return nil
@@ -126,9 +137,11 @@ func (p *Processor) refold(ctx context.Context, news map[string][]schemas.Touchp
 // refoldCustomer folds history (stored, reaching the horizon before from)
 // and news (not stored yet) of customer c, and adds to out what differs
 // from the stored rows from from on; scope lists the stored journeys that
-// start at or after from. Rows written take their version from trigger, the
-// offset of the newest record that caused the fold.
-func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, history, news []schemas.Touchpoint, trigger int64,
+// start at or after from. days are c's stored touchpoints of the days of
+// news and of c's latest day: the sessions of those days are rebuilt with
+// news in event-time order. Rows written take their version from trigger,
+// the offset of the newest record that caused the fold.
+func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, history, news, days []schemas.Touchpoint, trigger int64,
 	storedJ map[string]schemas.Journey, storedF map[string]schemas.FrictionFlag, wm time.Time, out *output) {
 	out.deriveProfile(c)
 	merged := append(slices.Clone(history), news...)
@@ -147,6 +160,7 @@ func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, his
 	for i := range history {
 		stored[history[i].MessageID] = &history[i]
 	}
+	fresh := map[string]int{} // new touchpoints' index in out.touchpoints
 	for _, tp := range res.Touchpoints {
 		old, ok := stored[tp.MessageID]
 		if ok {
@@ -157,15 +171,14 @@ func (p *Processor) refoldCustomer(c string, from time.Time, scope []string, his
 			tp.Version = max(old.Version+1, uint64(trigger)+1)
 			p.metrics.rewrites.WithLabelValues("touchpoints", "changed").Inc()
 		} else {
-			if s, ok := p.session.Apply(&tp); ok {
-				out.addSession(s)
-			}
+			fresh[tp.MessageID] = len(out.touchpoints)
 			if tp.Timestamp.After(p.maxEventTime) {
 				p.maxEventTime = tp.Timestamp
 			}
 		}
 		out.touchpoints = append(out.touchpoints, tp)
 	}
+	p.sessionizeInOrder(c, days, fresh, out)
 
 	// Journeys: rows that differ from the stored ones, and retractions of
 	// stored journeys from `from` on that the new fold does not have.
