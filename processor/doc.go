@@ -59,6 +59,7 @@
 //	journeys_processor_batches_total
 //	journeys_processor_batch_duration_seconds        decode to commit
 //	journeys_processor_insert_failures_total{table}
+//	journeys_processor_retries_total{operation}      every failed attempt that is retried (reads too)
 //	journeys_processor_insert_duration_seconds{table}
 //	journeys_processor_friction_flags_total{rule,severity}
 //	journeys_processor_restored_customers_total

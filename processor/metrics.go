@@ -17,6 +17,7 @@ type metrics struct {
 	forgotten      prometheus.Counter
 	customers      prometheus.Gauge
 	commitFailures prometheus.Counter
+	retries        *prometheus.CounterVec
 	consumerLag    *prometheus.GaugeVec
 	late           prometheus.Counter
 	rewrites       *prometheus.CounterVec
@@ -67,6 +68,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "journeys_processor_commit_failures_total",
 			Help: "Failed offset commits (each is retried).",
 		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "journeys_processor_retries_total",
+			Help: "Failed attempts of an operation on ClickHouse or Kafka that the processor retries with backoff (inserts, reads, commits, produces), by operation: every failure, reads included, counts here.",
+		}, []string{"operation"}),
 		consumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "journeys_processor_consumer_lag_records",
 			Help: "Records in a partition after the last one fetched (high watermark - offset - 1), by partition this processor reads.",
@@ -87,7 +92,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.forgotten, m.customers, m.commitFailures, m.consumerLag, m.late, m.rewrites, m.identity} {
+	for _, c := range []prometheus.Collector{m.events, m.batches, m.batchDuration, m.insertFailures, m.insertDuration, m.flags, m.restored, m.forgotten, m.customers, m.commitFailures, m.retries, m.consumerLag, m.late, m.rewrites, m.identity} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register processor metrics: %w", err)
 		}

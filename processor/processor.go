@@ -256,6 +256,7 @@ func (p *Processor) retry(ctx context.Context, what string, fn func() error) err
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
+		p.metrics.retries.WithLabelValues(what).Inc()
 		p.log.Warn("retrying", "what", what, "attempt", attempt, "backoff", backoff, "err", err)
 		select {
 		case <-ctx.Done():

@@ -1,9 +1,16 @@
 package processor
 
 import (
+	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // unreachable is a Sink every call of which panics: what reaches it passed
@@ -44,5 +51,32 @@ func TestEverySinkCallWaitsForTheWriteInFlight(t *testing.T) {
 				t.Fatalf("%s did not reach the sink after the write was done", m.Name)
 			}
 		})
+	}
+}
+
+// Every failed attempt the processor retries is counted by operation, reads
+// as well as inserts, so an outage shows in metrics and not only in logs.
+func TestEveryRetriedFailureIsCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := DefaultConfig()
+	cfg.Brokers = []string{"127.0.0.1:1"}
+	cfg.RetryBackoff, cfg.MaxRetryBackoff = time.Millisecond, time.Millisecond
+	p, err := New(cfg, unreachable{}, nil, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := 3
+	err = p.retry(context.Background(), "look up message ids", func() error {
+		if failures > 0 {
+			failures--
+			return errors.New("connection refused")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(p.metrics.retries.WithLabelValues("look up message ids")); got != 3 {
+		t.Errorf("journeys_processor_retries_total{operation=\"look up message ids\"} = %v, want 3", got)
 	}
 }
