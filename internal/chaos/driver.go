@@ -39,6 +39,9 @@ type Driver struct {
 	// fails validation (a purchase whose revenue is a string), which
 	// ingest must reject and never store.
 	MalformedEvery int
+	// Pause, when set, is how long each sender waits after every batch,
+	// so that the traffic spans faults injected over time (rebalances).
+	Pause time.Duration
 	// Deadline bounds the retries of one batch; default 2 minutes.
 	Deadline time.Duration
 	// Client defaults to one with a 10 s timeout.
@@ -125,6 +128,13 @@ func (d *Driver) work(ctx context.Context, l *Ledger, customers []simulate.Custo
 		for range 1 + boolInt(d.SendTwice) {
 			if err := d.post(ctx, l, batch, skew); err != nil {
 				return err
+			}
+		}
+		if d.Pause > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d.Pause):
 			}
 		}
 		return nil

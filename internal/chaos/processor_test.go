@@ -95,7 +95,12 @@ func TestRepeatedRebalancesOfTwoProcessorsChangeNoRow(t *testing.T) {
 	r.process(nil, nil)
 	r.process(nil, nil)
 	sent := make(chan *Ledger, 1)
-	go func() { sent <- r.send(driver(r.url), customers) }()
+	// The senders pace themselves so that the traffic spans the
+	// rebalances: partitions change owner while customers are mid-journey,
+	// and only a take-over that rebuilds their state gives the same rows.
+	d := driver(r.url)
+	d.Pause = scaled(1200*time.Millisecond, 0)
+	go func() { sent <- r.send(d, customers) }()
 	rebalances := 0
 	for done := false; !done; {
 		third := r.process(nil, nil)
