@@ -179,7 +179,7 @@ func TestLateSenders(t *testing.T) {
 		}
 		if int(n) != len(ids) {
 			t.Errorf("%d of the %d events sent beyond the lateness are stored marked late in no journey:\n%s", n, len(ids),
-				chtest.Render(t, r.store, "SELECT concat(message_id, ' late=', toString(late), ' journey=', journey_id) FROM touchpoints FINAL WHERE late = 0 AND has(?, message_id)"))
+				chtest.Render(t, r.store, "SELECT concat(message_id, ' late=', toString(late), ' journey=', journey_id) FROM touchpoints FINAL WHERE late = 0 AND message_id IN ('"+strings.Join(keys(ids), "','")+"')"))
 		}
 	})
 }
