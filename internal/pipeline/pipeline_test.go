@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,12 +81,17 @@ func TestHTTPToClickHouseFlagsRepeatedCallsBeforePurchase(t *testing.T) {
 		return n == 9, "journeys: " + snapshot(t, s)
 	})
 
-	got := flags(t, s)
 	want := map[string]string{ // customer:evidence → severity
 		"alice:a1,a2,a3":      schemas.SeverityWarning,
 		"erin:e1,e2,e3,e4,e5": schemas.SeverityCritical,
 		"erin:e7,e8,e9":       schemas.SeverityWarning,
 	}
+	// A batch's flags are inserted after its journeys: wait for them too.
+	var got map[string]flagRow
+	eventually(t, 30*time.Second, "flags written", func() (bool, string) {
+		got = flags(t, s)
+		return len(got) >= len(want), fmt.Sprintf("flags: %v", got)
+	})
 	if len(got) != len(want) {
 		t.Errorf("got %d flags %v, want %d", len(got), got, len(want))
 	}
