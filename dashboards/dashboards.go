@@ -17,6 +17,10 @@ var files embed.FS
 // targets of that type carry PromQL in expr instead of SQL.
 const PrometheusType = "prometheus"
 
+// ClickHouseType is the plugin type of the ClickHouse data source
+// (grafana-clickhouse-datasource), whose panels carry SQL.
+const ClickHouseType = "grafana-clickhouse-datasource"
+
 // DataSourceRef is how a panel or target names its data source.
 type DataSourceRef struct {
 	Type string `json:"type"`

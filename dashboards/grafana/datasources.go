@@ -8,12 +8,6 @@ import (
 	"github.com/journeys/journeys/dashboards"
 )
 
-// The data sources' types whose address Apply can point elsewhere.
-const (
-	typeClickHouse = "grafana-clickhouse-datasource"
-	typePrometheus = "prometheus"
-)
-
 // DataSourceAddrs points the provisioned data sources, which name the
 // hosts of docker-compose.yml (clickhouse:9000, prometheus:9090), at the
 // servers of the Grafana being applied to. Empty fields keep the
@@ -52,7 +46,7 @@ func (d DataSourceAddrs) Validate() error {
 // can compare is unchanged.
 func (d DataSourceAddrs) apply(s dashboards.ProvisionedDataSource) (_ dashboards.ProvisionedDataSource, forceUpdate bool) {
 	switch s.Type {
-	case typeClickHouse:
+	case dashboards.ClickHouseType:
 		s.JSONData = maps.Clone(s.JSONData)
 		if d.ClickHouseHost != "" {
 			s.JSONData["host"] = d.ClickHouseHost
@@ -71,7 +65,7 @@ func (d DataSourceAddrs) apply(s dashboards.ProvisionedDataSource) (_ dashboards
 			s.SecureJSONData["password"] = d.ClickHousePassword
 			return s, true
 		}
-	case typePrometheus:
+	case dashboards.PrometheusType:
 		if d.PrometheusURL != "" {
 			s.URL = d.PrometheusURL
 		}

@@ -127,6 +127,19 @@ func postForget(t *testing.T, url, token, body string) (int, string) {
 	return resp.StatusCode, b.String()
 }
 
+// replayWholeTopic starts a pipeline whose processor is a new consumer
+// group, so it reads the touchpoints topic from offset 0 into the same
+// database, and waits until it has committed the whole topic.
+func replayWholeTopic(t *testing.T, b *broker.Embedded, db store.Config) *pipeline.Pipeline {
+	t.Helper()
+	p := startForgetPipeline(t, b, db, "journeys-replay")
+	t.Cleanup(func() { p.Close() })
+	eventually(t, 90*time.Second, "the replaying processor to commit the whole topic", func() (bool, string) {
+		return committedToEnd(t, b, "journeys-replay")
+	})
+	return p
+}
+
 // committedToEnd reports whether the group committed every partition of the
 // touchpoints topic up to its end.
 func committedToEnd(t *testing.T, b *broker.Embedded, group string) (bool, string) {
@@ -292,11 +305,7 @@ func TestForgottenCustomerLeavesNoRowAndStaysForgottenThroughAReplay(t *testing.
 
 	// A replay of the whole topic from offset 0, where the forgotten
 	// customer's events and merge records still are.
-	p2 := startForgetPipeline(t, b, db, "journeys-replay")
-	defer p2.Close()
-	eventually(t, 90*time.Second, "the replaying processor to commit the whole topic", func() (bool, string) {
-		return committedToEnd(t, b, "journeys-replay")
-	})
+	p2 := replayWholeTopic(t, b, db)
 	s2 := p2.Store()
 	if err := s2.WaitMutations(ctx); err != nil {
 		t.Fatal(err)

@@ -46,11 +46,7 @@ func TestReplayByNewGroupChangesNoRowOfAMergedCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = nil
-	p2 := startForgetPipeline(t, b, db, "journeys-replay")
-	defer p2.Close()
-	eventually(t, 90*time.Second, "the replaying processor to commit the whole topic", func() (bool, string) {
-		return committedToEnd(t, b, "journeys-replay")
-	})
+	p2 := replayWholeTopic(t, b, db)
 	if err := p2.Store().WaitMutations(context.Background()); err != nil {
 		t.Fatal(err)
 	}
