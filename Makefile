@@ -1,5 +1,5 @@
 # The two commands a newcomer runs on a fresh Debian machine (as root):
-#   make demo   install what is missing, start journeys dev, simulate a month, print the friction report
+#   make demo   install what is missing, start journeys dev, simulate four weeks, print the friction report
 #   make test   install what is missing, start a throwaway ClickHouse, run every test
 #   make chaos  the fault-injection suite, long version (see README, Fault injection)
 

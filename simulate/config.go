@@ -8,7 +8,14 @@ import (
 
 // Defaults of Config's zero values.
 const (
-	DefaultDays        = 30
+	// DefaultDays is four weeks, not thirty days: a period that ends today
+	// and starts at a midnight thirty days back holds events older than the
+	// processor's default 30-day inactivity timeout by the wall clock, so a
+	// live processor that sees a customer's first event in one batch and
+	// the next in a later one closes the journey between them and the
+	// ground truth no longer holds (a CI run that took a minute did).
+	// Twenty-eight days keep the oldest event at least a day inside it.
+	DefaultDays        = 28
 	DefaultBatchSize   = 100
 	DefaultConcurrency = 4
 	DefaultMaxAttempts = 8
@@ -44,7 +51,10 @@ type Config struct {
 	// Days days, truncated to the UTC day, so the period ends today. Set it
 	// explicitly when determinism across days matters (tests).
 	Start time.Time
-	// Days is the length of the simulated period; default 30.
+	// Days is the length of the simulated period; default 28. With the
+	// default Start, more than 29 days puts the first events within the
+	// processor's 30-day inactivity timeout of the wall clock (see
+	// DefaultDays).
 	Days int
 	// BatchSize is the number of events per POST /v1/batch; default 100.
 	BatchSize int

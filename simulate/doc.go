@@ -1,5 +1,5 @@
 // Package simulate owns synthetic traffic: it generates a realistic period
-// (by default a month) of omnichannel events for N customers — web visits,
+// (by default four weeks) of omnichannel events for N customers — web visits,
 // calls, purchases on the web, in store and by phone, a few emails and
 // chats — together with the ground truth the pipeline should find in them,
 // and sends the events through the Segment-compatible HTTP API

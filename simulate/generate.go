@@ -14,7 +14,7 @@ import (
 	"github.com/journeys/journeys/schemas"
 )
 
-// Dataset is a generated month of traffic and its ground truth. The truth
+// Dataset is a generated period of traffic and its ground truth. The truth
 // fields are computed from Events alone (see the package doc for their exact
 // definitions), never from the profiles the events were generated with.
 type Dataset struct {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/journeys/journeys/processor/journey"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -39,6 +41,21 @@ func TestConfigDefaultStartEndsToday(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	if got := cfg.Start.AddDate(0, 0, cfg.Days); !got.Equal(today) {
 		t.Fatalf("Start+Days = %s, want today %s", got, today)
+	}
+}
+
+// The default period's events are all younger than the processor's
+// inactivity timeout by a day, whatever the time of day: a live processor
+// closes a journey idle that long by the wall clock, and the ground truth
+// assumes none is.
+func TestDefaultPeriodStaysInsideTheInactivityTimeout(t *testing.T) {
+	now := time.Now()
+	ds := Generate(Config{Customers: 200, Seed: 5})
+	oldest := now.Add(-journey.DefaultInactivityTimeout + 24*time.Hour)
+	for _, e := range ds.Events {
+		if !e.Timestamp.After(oldest) || e.Timestamp.After(now) {
+			t.Fatalf("event %s at %s: the default period must lie within (%s, %s]", e.MessageID, e.Timestamp, oldest, now)
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ var commands = []command{
 	{"migrate", "create the ClickHouse database and tables", runMigrate},
 	{"forget", "forget a customer: suppress their events everywhere and delete their rows", runForget},
 	{"dev", "everything in one process: embedded broker, ClickHouse, ingest, processor", runDev},
-	{"simulate", "send a realistic month of omnichannel traffic through the HTTP API", runSimulate},
+	{"simulate", "send four realistic weeks of omnichannel traffic through the HTTP API", runSimulate},
 	{"report", "print the friction report read back from ClickHouse; --html FILE also writes it as a web page", runReport},
 	{"bench", "benchmark the whole pipeline on this machine beside Redpanda Connect and ClickHouse's Kafka engine; results as a table and JSON", runBench},
 	{"grafana", "grafana apply: push data sources, dashboards and alert rules to a Grafana", runGrafana},
