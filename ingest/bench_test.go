@@ -68,7 +68,13 @@ func startBenchTarget(b *testing.B, batch int) *benchTarget {
 		b.Fatal(err)
 	}
 	b.Cleanup(br.Close)
-	pub := NewKafkaPublisher(KafkaConfig{Brokers: br.Addrs()})
+	return startBenchTargetOn(b, batch, br.Addrs())
+}
+
+// startBenchTargetOn serves the tracking API into the broker at addrs.
+func startBenchTargetOn(b *testing.B, batch int, addrs []string) *benchTarget {
+	b.Helper()
+	pub := NewKafkaPublisher(KafkaConfig{Brokers: addrs})
 	b.Cleanup(func() { _ = pub.Close() })
 	h, err := NewHandler(Config{WriteKeys: []string{testKey}}, pub, prometheus.NewRegistry(), nil)
 	if err != nil {
@@ -168,23 +174,42 @@ func BenchmarkIngestHTTP(b *testing.B) {
 // then drives half of it at a fixed rate and reports latency percentiles.
 // Latency is measured from each request's scheduled start, so a stall
 // counts against every request it delays. Run it with -benchtime=1x.
+//
+// The broker runs in this process (broker=inprocess, as in the other
+// benchmarks) and in a process of its own (broker=process, as Kafka does
+// in production), one after the other in the same run.
 func BenchmarkIngestLatency(b *testing.B) {
+	placements := []struct {
+		name  string
+		start func(b *testing.B, batch int) *benchTarget
+	}{
+		{"broker=inprocess", startBenchTarget},
+		{"broker=process", func(b *testing.B, batch int) *benchTarget {
+			return startBenchTargetOn(b, batch, startBrokerProcess(b))
+		}},
+	}
 	for _, s := range benchShapes {
-		b.Run(s.name, func(b *testing.B) {
-			t := startBenchTarget(b, s.batch)
-			for range b.N {
-				var failed failures
-				peak := t.peak(s.clients, 3*time.Second, &failed)
-				failed.check(b, 0)
-				lat, achieved := t.fixedRate(peak/2, 5*time.Second, 4*s.clients, &failed)
-				failed.check(b, len(lat))
-				b.ReportMetric(peak*float64(s.batch), "peak_events/s")
-				b.ReportMetric(achieved*float64(s.batch), "driven_events/s")
-				b.ReportMetric(ms(percentile(lat, 0.50)), "p50_ms")
-				b.ReportMetric(ms(percentile(lat, 0.99)), "p99_ms")
-				b.ReportMetric(ms(percentile(lat, 0.999)), "p999_ms")
-			}
-		})
+		for _, pl := range placements {
+			b.Run(s.name+"/"+pl.name, func(b *testing.B) {
+				benchLatency(b, pl.start(b, s.batch), s.batch, s.clients)
+			})
+		}
+	}
+}
+
+// benchLatency finds t's peak for 3 s, then drives half of it for 5 s.
+func benchLatency(b *testing.B, t *benchTarget, batch, clients int) {
+	for range b.N {
+		var failed failures
+		peak := t.peak(clients, 3*time.Second, &failed)
+		failed.check(b, 0)
+		lat, achieved := t.fixedRate(peak/2, 5*time.Second, 4*clients, &failed)
+		failed.check(b, len(lat))
+		b.ReportMetric(peak*float64(batch), "peak_events/s")
+		b.ReportMetric(achieved*float64(batch), "driven_events/s")
+		b.ReportMetric(ms(percentile(lat, 0.50)), "p50_ms")
+		b.ReportMetric(ms(percentile(lat, 0.99)), "p99_ms")
+		b.ReportMetric(ms(percentile(lat, 0.999)), "p999_ms")
 	}
 }
 
