@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -294,5 +295,56 @@ func TestReadsByCustomerFollowRewrites(t *testing.T) {
 	}
 	if got := ids(history["anon"]); got != "" {
 		t.Errorf("anon still has %s, though m1 moved to bob", got)
+	}
+}
+
+// Every field of a touchpoint lands in its own column: the batch is filled
+// column by column, and two string columns swapped would still insert.
+func TestTouchpointKeepsEveryFieldInItsColumn(t *testing.T) {
+	s := chtest.Open(t)
+	ctx := context.Background()
+	at := time.Date(2026, 10, 1, 12, 0, 7, 250e6, time.UTC)
+	want := []schemas.Touchpoint{
+		{MessageID: "m-1", CustomerID: "c-1", AnonymousID: "a-1", UserID: "u-1", Type: "track", Event: "call", Channel: "phone",
+			Timestamp: at, ReceivedAt: at.Truncate(time.Second).Add(3 * time.Second), JourneyID: "j-1", SessionID: "s-1", Late: true,
+			Properties: `{"p":1}`, Context: `{"c":2}`, Source: "callcenter", KafkaPartition: 2, KafkaOffset: 41, Version: 42},
+		{MessageID: "m-2", CustomerID: "c-2", AnonymousID: "a-2", UserID: "u-2", Type: "page", Event: "page", Channel: "web",
+			Timestamp: at.Add(time.Minute), ReceivedAt: at.Truncate(time.Second).Add(2 * time.Minute), JourneyID: "j-2", SessionID: "s-2",
+			Properties: `{"p":3}`, Context: `{"c":4}`, Source: "website", KafkaPartition: 1, KafkaOffset: 7, Version: 8},
+	}
+	if err := s.InsertTouchpoints(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Conn().Query(ctx, `SELECT message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms,
+		received_at, journey_id, session_id, late, properties, context, source, kafka_partition, kafka_offset, version
+		FROM touchpoints ORDER BY message_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []schemas.Touchpoint
+	for rows.Next() {
+		var r schemas.Touchpoint
+		var ms int64
+		var late uint8
+		if err := rows.Scan(&r.MessageID, &r.CustomerID, &r.AnonymousID, &r.UserID, &r.Type, &r.Event, &r.Channel, &r.Timestamp, &ms,
+			&r.ReceivedAt, &r.JourneyID, &r.SessionID, &late, &r.Properties, &r.Context, &r.Source, &r.KafkaPartition, &r.KafkaOffset, &r.Version); err != nil {
+			t.Fatal(err)
+		}
+		// DateTime keeps seconds (received_at is whole seconds here);
+		// timestamp_ms keeps the milliseconds of timestamp.
+		r.Timestamp, r.ReceivedAt, r.Late = time.UnixMilli(ms).UTC(), r.ReceivedAt.UTC(), late == 1
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows read back, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("row %d read back as\n%+v\nwant\n%+v", i, got[i], want[i])
+		}
 	}
 }

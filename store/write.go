@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/journeys/journeys/schemas"
 )
@@ -16,7 +17,10 @@ const (
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)`
 )
 
-// InsertTouchpoints writes touchpoint rows in one batch.
+// InsertTouchpoints writes touchpoint rows in one batch. The batch is
+// filled column by column: appended row by row, each of a row's nineteen
+// values was boxed into an interface and type-switched on, a third of the
+// processor's own CPU (BenchmarkInsertTouchpoints compares the two).
 func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error {
 	if len(rows) == 0 {
 		return nil
@@ -26,11 +30,51 @@ func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint
 		return fmt.Errorf("prepare insert of %d touchpoints: %w", len(rows), err)
 	}
 	defer b.Abort()
+	n := len(rows)
+	strs := func(f func(*schemas.Touchpoint) string) []string {
+		col := make([]string, n)
+		for i := range rows {
+			col[i] = f(&rows[i])
+		}
+		return col
+	}
+	times := func(f func(*schemas.Touchpoint) time.Time) []time.Time {
+		col := make([]time.Time, n)
+		for i := range rows {
+			col[i] = f(&rows[i])
+		}
+		return col
+	}
+	ms, late, partition, offset, version := make([]int64, n), make([]uint8, n), make([]int32, n), make([]int64, n), make([]uint64, n)
 	for i := range rows {
 		r := &rows[i]
-		if err := b.Append(r.MessageID, r.CustomerID, r.AnonymousID, r.UserID, r.Type, r.Event, r.Channel,
-			r.Timestamp, r.Timestamp.UnixMilli(), r.ReceivedAt, r.JourneyID, r.SessionID, boolUInt8(r.Late), r.Properties, r.Context, r.Source, r.KafkaPartition, r.KafkaOffset, r.Version); err != nil {
-			return fmt.Errorf("append touchpoint %s: %w", r.MessageID, err)
+		ms[i], late[i], partition[i], offset[i], version[i] = r.Timestamp.UnixMilli(), boolUInt8(r.Late), r.KafkaPartition, r.KafkaOffset, r.Version
+	}
+	// In the order of insertTouchpoints' column list.
+	cols := []any{
+		strs(func(r *schemas.Touchpoint) string { return r.MessageID }),
+		strs(func(r *schemas.Touchpoint) string { return r.CustomerID }),
+		strs(func(r *schemas.Touchpoint) string { return r.AnonymousID }),
+		strs(func(r *schemas.Touchpoint) string { return r.UserID }),
+		strs(func(r *schemas.Touchpoint) string { return r.Type }),
+		strs(func(r *schemas.Touchpoint) string { return r.Event }),
+		strs(func(r *schemas.Touchpoint) string { return r.Channel }),
+		times(func(r *schemas.Touchpoint) time.Time { return r.Timestamp }),
+		ms,
+		times(func(r *schemas.Touchpoint) time.Time { return r.ReceivedAt }),
+		strs(func(r *schemas.Touchpoint) string { return r.JourneyID }),
+		strs(func(r *schemas.Touchpoint) string { return r.SessionID }),
+		late,
+		strs(func(r *schemas.Touchpoint) string { return r.Properties }),
+		strs(func(r *schemas.Touchpoint) string { return r.Context }),
+		strs(func(r *schemas.Touchpoint) string { return r.Source }),
+		partition,
+		offset,
+		version,
+	}
+	for i, col := range cols {
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("append column %d of %d touchpoints: %w", i, n, err)
 		}
 	}
 	if err := b.Send(); err != nil {
