@@ -16,6 +16,20 @@ const (
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)`
 )
 
+// InsertStatements maps each table the store writes to the head of its
+// INSERT statement: the explicit column list its batches fill.
+// internal/modernch fills them with SELECTs on a modern ClickHouse.
+func InsertStatements() map[string]string {
+	return map[string]string{
+		"touchpoints":    insertTouchpoints,
+		"journeys":       insertJourneys,
+		"sessions":       insertSessions,
+		"friction_flags": insertFlags,
+		"customers":      insertCustomers,
+		"identities":     insertIdentities,
+	}
+}
+
 // InsertTouchpoints writes touchpoint rows in one batch.
 func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error {
 	if len(rows) == 0 {
