@@ -14,14 +14,23 @@ func fixedNow(sql string) string {
 	return strings.ReplaceAll(sql, "now()", fmt.Sprintf("toDateTime(%d)", now.Unix()))
 }
 
-// TestDashboardQueriesAgreeAcrossVersions runs every ClickHouse query of
+// TestQueriesAgreeAcrossVersions writes one dataset into both versions and
+// runs on it every dashboard query, every alert query, then every query of
+// the store (which ends by deleting a customer: last).
+func TestQueriesAgreeAcrossVersions(t *testing.T) {
+	p := newPair(t)
+	insertDataset(t, p)
+	t.Run("dashboards", func(t *testing.T) { dashboardQueriesAgree(t, p) })
+	t.Run("alerts", func(t *testing.T) { alertQueriesAgree(t, p) })
+	t.Run("store", func(t *testing.T) { storeQueriesAgree(t, p) })
+}
+
+// dashboardQueriesAgree runs every ClickHouse query of
 // every dashboard (variables and panels, with the plugin's macros expanded
 // as dashboards does for Grafana) on ClickHouse 26 and 18.16 over the same
 // data: each must run on both, return rows on 18.16, and return the same
 // columns and rows on 26.
-func TestDashboardQueriesAgreeAcrossVersions(t *testing.T) {
-	p := newPair(t)
-	insertDataset(t, p)
+func dashboardQueriesAgree(t *testing.T, p pair) {
 	ds, err := dashboards.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -54,12 +63,10 @@ func TestDashboardQueriesAgreeAcrossVersions(t *testing.T) {
 	t.Logf("%d dashboard queries agree", n)
 }
 
-// TestAlertQueriesAgreeAcrossVersions runs every Grafana alert rule's
+// alertQueriesAgree runs every Grafana alert rule's
 // ClickHouse query on both versions; the dataset crosses each rule's
 // threshold, so each returns a non-zero value, the same on both.
-func TestAlertQueriesAgreeAcrossVersions(t *testing.T) {
-	p := newPair(t)
-	insertDataset(t, p)
+func alertQueriesAgree(t *testing.T, p pair) {
 	groups, err := dashboards.AlertRuleGroups()
 	if err != nil {
 		t.Fatal(err)
