@@ -16,7 +16,7 @@ func fixedNow(sql string) string {
 
 // TestQueriesAgreeAcrossVersions writes one dataset into both versions and
 // runs on it every dashboard query, every alert query, then every query of
-// the store (which ends by deleting a customer: last).
+// the store and the report (which ends by deleting a customer: last).
 func TestQueriesAgreeAcrossVersions(t *testing.T) {
 	p := newPair(t)
 	insertDataset(t, p)

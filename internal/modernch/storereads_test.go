@@ -12,12 +12,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/journeys/journeys/dashboards"
+	"github.com/journeys/journeys/report"
 	"github.com/journeys/journeys/store"
 )
 
-// storeQueriesAgree calls every read of the store (and a
+// storeQueriesAgree calls every read of the store and of the report (and a
 // forget: count, delete, wait, count again) on ClickHouse 18.16 with
-// log_queries on, takes the SQL the store sent from 18.16's query log (its
+// log_queries on, takes the SQL they sent from 18.16's query log (its
 // arguments bound by clickhouse-go, as any server receives them), and runs
 // each statement on ClickHouse 26 too: each SELECT must give the same rows
 // on both, each ALTER must run on 26.
@@ -88,6 +89,23 @@ func storeQueriesAgree(t *testing.T, p pair) {
 			_, err := s.Tables(ctx)
 			return err
 		}},
+		// The report's own queries, and the dashboards' at its daily interval.
+		{"report.Load", func(ctx context.Context, s *store.Store) error {
+			_, err := report.Load(ctx, s.Conn())
+			return err
+		}},
+		{"report.WaitForTouchpoints", func(ctx context.Context, s *store.Store) error {
+			_, err := report.WaitForTouchpoints(ctx, s.Conn(), 1)
+			return err
+		}},
+		{"report.ResolveRange", func(ctx context.Context, s *store.Store) error {
+			_, err := report.ResolveRange(ctx, s.Conn(), "", "", now)
+			return err
+		}},
+		{"report.LoadOverview", func(ctx context.Context, s *store.Store) error {
+			_, err := report.LoadOverview(ctx, s.Conn(), report.Range{From: base.Add(-24 * time.Hour), To: now})
+			return err
+		}},
 		{"CountCustomerRows before", func(ctx context.Context, s *store.Store) error {
 			_, err := s.CountCustomerRows(ctx, forgotten)
 			return err
@@ -103,19 +121,22 @@ func storeQueriesAgree(t *testing.T, p pair) {
 			return err
 		}},
 	}
-	for i, step := range steps {
-		id := fmt.Sprintf("modernch-%s-%d", p.old.Database(), i)
+	statements := 0
+	log := &queryLog{p: p, since: time.Now().Add(-time.Minute), seen: map[string]bool{}}
+	log.next(t) // what earlier tests logged
+	for _, step := range steps {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		ctx = clickhouse.Context(ctx, clickhouse.WithQueryID(id), clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
 		err := step.call(ctx, p.old)
 		cancel()
 		if err != nil {
 			t.Fatalf("%s on ClickHouse 18.16: %v", step.name, err)
 		}
-		sent := loggedQueries(t, p, id)
+		sent := log.next(t)
 		if len(sent) == 0 {
 			t.Fatalf("%s: 18.16 logged no query", step.name)
 		}
+		statements += len(sent)
 		rows := 0
 		for _, sql := range sent {
 			if strings.HasPrefix(sql, "ALTER") {
@@ -131,47 +152,78 @@ func storeQueriesAgree(t *testing.T, p pair) {
 			t.Errorf("%s: no rows on 18.16: the dataset proves nothing of its %d queries", step.name, len(sent))
 		}
 	}
+	t.Logf("%d statements of %d store and report calls agree", statements, len(steps))
 	// The deletions left the same rows on both.
 	for _, ft := range store.ForgetTables {
 		p.same(t, "rows of "+ft.Name+" after the deletion", "SELECT count(), "+strings.Join(ft.Columns, ", ")+" FROM "+ft.Name+" GROUP BY "+strings.Join(ft.Columns, ", ")+" ORDER BY "+strings.Join(ft.Columns, ", "))
 	}
 }
 
-// loggedQueries returns the statements 18.16 finished under query id id.
-// A query's entry reaches the log just after its client has the result: a
-// marker query sent last under the same id is waited for.
-func loggedQueries(t *testing.T, p pair, id string) []string {
+// queryLog reads what 18.16 logged: only queries run with log_queries = 1
+// are, and only this test sets it. Each query has its own id (clickhouse-go
+// makes one up): a step's are those not read before.
+type queryLog struct {
+	p     pair
+	since time.Time
+	seen  map[string]bool
+	n     int
+}
+
+// next returns the statements 18.16 finished since the last call. A query's
+// entry reaches the log just after its client has the result: a marker
+// query is sent last and waited for, then the log is read once more.
+func (l *queryLog) next(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	marker := "SELECT 'modernch end of " + id + "'"
-	logged := clickhouse.Context(ctx, clickhouse.WithQueryID(id), clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
-	if err := p.old.Conn().Exec(logged, marker); err != nil {
+	l.n++
+	marker := fmt.Sprintf("modernch-end-%s-%d", l.p.old.Database(), l.n)
+	logged := clickhouse.Context(ctx, clickhouse.WithQueryID(marker), clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
+	if err := l.p.old.Conn().Exec(logged, "SELECT 1"); err != nil {
 		t.Fatalf("marker query: %v", err)
 	}
-	for wait := 0; ; wait++ {
-		if err := p.old.Conn().Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+	read := func() (queries []string, markerSeen bool) {
+		if err := l.p.old.Conn().Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
 			t.Fatalf("flush 18.16's query log: %v", err)
 		}
-		r, err := dashboards.Run(ctx, p.old.Conn(), fmt.Sprintf("SELECT query FROM system.query_log WHERE type = 2 AND query_id = '%s' ORDER BY event_time", id))
+		r, err := dashboards.Run(ctx, l.p.old.Conn(), "SELECT query_id, query"+l.where()+" ORDER BY event_time")
 		if err != nil {
 			t.Fatalf("read 18.16's query log: %v", err)
 		}
-		var out []string
-		done := false
 		for _, row := range r.Rows {
-			if q := row[0].(string); q == marker {
-				done = true
-			} else {
-				out = append(out, q)
+			id := row[0].(string)
+			switch {
+			case id == marker:
+				markerSeen = true
+			case l.seen[id] || strings.HasPrefix(id, "modernch-end-"):
+			default:
+				queries = append(queries, row[1].(string))
 			}
 		}
-		if done {
-			return out
+		return queries, markerSeen
+	}
+	for wait := 0; ; wait++ {
+		if _, ok := read(); ok {
+			break
 		}
 		if wait == 50 {
-			t.Fatalf("query %s: the marker query never reached 18.16's query log", id)
+			t.Fatalf("the marker query %s never reached 18.16's query log", marker)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	time.Sleep(100 * time.Millisecond)
+	queries, _ := read()
+	r, err := dashboards.Run(ctx, l.p.old.Conn(), "SELECT query_id"+l.where())
+	if err != nil {
+		t.Fatalf("read 18.16's query log: %v", err)
+	}
+	for _, row := range r.Rows {
+		l.seen[row[0].(string)] = true
+	}
+	return queries
+}
+
+// where selects the finished queries of the last minutes.
+func (l *queryLog) where() string {
+	return fmt.Sprintf(" FROM system.query_log WHERE type = 2 AND event_date >= toDate(%[1]d) AND event_time >= toDateTime(%[1]d)", l.since.Unix())
 }
