@@ -91,39 +91,26 @@ func insertDataset(t *testing.T, p pair) {
 	touchpoint("e8", "c1", "referral", "web", at(215), "j1", `{}`, 1)
 	touchpoint("e9", "c4", "community_answer", "community", at(75), "j4", `{}`, 1)
 
-	type journey struct {
-		id, customer, status string
-		started, ended       time.Time
-		channels, path       []string
-		friction             uint32
-		revenue              float64
-		retracted            uint8
-		version              uint64
+	journey := func(id, customer, status string, started, ended time.Time, channels, path []string, friction uint32, revenue float64, retracted uint8, version uint64) {
+		row("journeys", id, customer, started, ended, status, uint32(len(path)), channels, path, friction, revenue, retracted, version)
 	}
-	journeys := []journey{
-		{"j1", "c1", "open", at(0), at(130), []string{"web", "phone"}, []string{"page", "call", "call", "call"}, 1, 0, 0, 4},
-		{"j1", "c1", "converted", at(0), at(190), []string{"web", "phone", "web"}, []string{"page", "call", "call", "call", "purchase"}, 1, 99, 0, 5},
-		{"j2", "c2", "open", at(5), at(5), []string{"web"}, []string{"page"}, 2, 0, 0, 1},
-		{"j3", "c3", "abandoned", at(20), at(80), []string{"web", "phone"}, []string{"page", "call"}, 0, 0, 0, 2},
-		{"j4", "c4", "converted", at(30), at(40), []string{"web"}, []string{"page", "purchase"}, 0, 25, 0, 2},
-		{"j0", "c1", "open", at(190), at(190), []string{"web"}, []string{"purchase"}, 0, 12.5, 1, 3},
-	}
+	journey("j1", "c1", "open", at(0), at(130), []string{"web", "phone"}, []string{"page", "call", "call", "call"}, 1, 0, 0, 4)
+	journey("j1", "c1", "converted", at(0), at(190), []string{"web", "phone", "web"}, []string{"page", "call", "call", "call", "purchase"}, 1, 99, 0, 5)
+	journey("j2", "c2", "open", at(5), at(5), []string{"web"}, []string{"page"}, 2, 0, 0, 1)
+	journey("j3", "c3", "abandoned", at(20), at(80), []string{"web", "phone"}, []string{"page", "call"}, 0, 0, 0, 2)
+	journey("j4", "c4", "converted", at(30), at(40), []string{"web"}, []string{"page", "purchase"}, 0, 25, 0, 2)
+	journey("j0", "c1", "open", at(190), at(190), []string{"web"}, []string{"purchase"}, 0, 12.5, 1, 3)
 	for i := 5; i <= 14; i++ {
 		c, j := fmt.Sprintf("c%d", i), fmt.Sprintf("j%d", i)
 		start := at(100 + 5*i)
 		touchpoint(c+"-p", c, "page", "web", start, j, `{"path":"/checkout"}`, 1)
 		touchpoint(c+"-c", c, "call", "phone", start.Add(10*time.Minute), j, call, 1)
 		touchpoint(c+"-b", c, "purchase", "web", start.Add(30*time.Minute), j, purchase(c), 1)
-		journeys = append(journeys, journey{j, c, "converted", start, start.Add(30 * time.Minute),
-			[]string{"web", "phone", "web"}, []string{"page", "call", "purchase"}, 1, 12.5 * float64(i), 0, 1})
+		journey(j, c, "converted", start, start.Add(30*time.Minute), []string{"web", "phone", "web"}, []string{"page", "call", "purchase"}, 1, 12.5*float64(i), 0, 1)
 		flagAt := now.Add(-time.Duration(5*i) * time.Minute / 2)
 		row("friction_flags", "f-"+c, "checkout_then_call", c, j, flagAt, flagAt.Add(time.Minute), "warning",
 			[]string{c + "-p", c + "-c"}, `{"window_hours":24}`, uint8(0), uint64(1))
 		row("sessions", "s-"+c, c, "web", start, start.Add(30*time.Minute), uint32(2), uint32(1), "/checkout", "/checkout", uint64(1))
-	}
-	for _, j := range journeys {
-		row("journeys", j.id, j.customer, j.started, j.ended, j.status, uint32(len(j.path)), j.channels, j.path,
-			j.friction, j.revenue, j.retracted, j.version)
 	}
 
 	flags := []struct {

@@ -158,15 +158,7 @@ func (p pair) query(sql string) (old, modern Table, err error) {
 // the same columns and rows. It returns the rows.
 func (p pair) same(t *testing.T, what, sql string) Table {
 	t.Helper()
-	old, modern, err := p.query(sql)
-	if err != nil {
-		t.Errorf("%s: %v\n%s", what, err, sql)
-		return old
-	}
-	if d := Diff(modern, old); d != "" {
-		t.Errorf("%s: ClickHouse 26 differs from 18.16:\n%s\n%s", what, d, sql)
-	}
-	return old
+	return p.compare(t, what, sql, func(tb Table) Table { return tb })
 }
 
 // sameRows is same for a query whose reader scans by position and, unless
@@ -174,13 +166,20 @@ func (p pair) same(t *testing.T, what, sql string) Table {
 // row order may differ between the versions, the rows may not.
 func (p pair) sameRows(t *testing.T, what, sql string) Table {
 	t.Helper()
+	ordered := strings.Contains(sql, "ORDER BY")
+	return p.compare(t, what, sql, func(tb Table) Table { return rowsOnly(tb, ordered) })
+}
+
+// compare runs sql on both versions and fails the test unless what seen
+// shows of both results is the same.
+func (p pair) compare(t *testing.T, what, sql string, seen func(Table) Table) Table {
+	t.Helper()
 	old, modern, err := p.query(sql)
 	if err != nil {
 		t.Errorf("%s: %v\n%s", what, err, sql)
 		return old
 	}
-	ordered := strings.Contains(sql, "ORDER BY")
-	if d := Diff(rowsOnly(modern, ordered), rowsOnly(old, ordered)); d != "" {
+	if d := Diff(seen(modern), seen(old)); d != "" {
 		t.Errorf("%s: ClickHouse 26 differs from 18.16:\n%s\n%s", what, d, sql)
 	}
 	return old
