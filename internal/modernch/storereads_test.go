@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/journeys/journeys/dashboards"
+	"github.com/journeys/journeys/internal/chtest"
 	"github.com/journeys/journeys/report"
 	"github.com/journeys/journeys/store"
 )
@@ -21,7 +22,7 @@ import (
 // log_queries on, takes the SQL they sent from 18.16's query log (its
 // arguments bound by clickhouse-go, as any server receives them), and runs
 // each statement on ClickHouse 26 too: each SELECT must give the same rows
-// on both, each ALTER must run on 26.
+// on both, each other statement (ALTER, CREATE) must run on 26.
 func storeQueriesAgree(t *testing.T, p pair) {
 	// A deletion is done when its ALTER returns, as WaitMutations waits on 18.16.
 	if err := p.modern.Exec("SET mutations_sync = 2"); err != nil {
@@ -33,6 +34,11 @@ func storeQueriesAgree(t *testing.T, p pair) {
 		name string
 		call func(ctx context.Context, s *store.Store) error
 	}{
+		// On every start: nothing left to apply, the runner's own queries.
+		{"store.Migrate", func(ctx context.Context, s *store.Store) error {
+			_, err := store.Migrate(ctx, store.Config{Addr: chtest.Addr(t), Database: s.Database()})
+			return err
+		}},
 		{"StoredMessageIDs", func(ctx context.Context, s *store.Store) error {
 			_, err := s.StoredMessageIDs(ctx, []string{"m1", "m5", "c5-p", "nope"})
 			return err
@@ -139,7 +145,7 @@ func storeQueriesAgree(t *testing.T, p pair) {
 		statements += len(sent)
 		rows := 0
 		for _, sql := range sent {
-			if strings.HasPrefix(sql, "ALTER") {
+			if !strings.HasPrefix(sql, "SELECT") {
 				if err := p.modern.Exec(sql); err != nil {
 					t.Errorf("%s on ClickHouse 26: %v\n%s", step.name, err, sql)
 				}
