@@ -3,5 +3,5 @@
 // scripts/chdb.sh and named by $CHDB_LIB_PATH), beside Debian's 18.16 where
 // every other test runs. It owns the chDB session and the comparison of a
 // query's results between the two versions; its tests apply every migration
-// and run every dashboard, alert and store read query on both.
+// and run every dashboard, alert, store and report query on both.
 package modernch
