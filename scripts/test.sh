@@ -30,6 +30,10 @@ if [ "${1:-}" = chaos ]; then
   grep -o 'CHAOS .*' "$dir/chaos.log" | grep -v 'broke a guarantee' || true
   exit $status
 fi
+# The modern ClickHouse (chDB's 26.5, 166 MB from npm once, then cached) for
+# internal/modernch; chdb-go loads it from $CHDB_LIB_PATH.
+CHDB_LIB_PATH=$(bash scripts/chdb.sh)
+export CHDB_LIB_PATH
 set +e
 $GO test -count=1 -timeout 20m ./... 2>&1 | tee "$dir/go-test.log"
 status=${PIPESTATUS[0]}

@@ -35,11 +35,7 @@ func Migrate(ctx context.Context, cfg Config) ([]schemas.Migration, error) {
 	}
 	defer conn.Close()
 
-	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    UInt32,
-    name       String,
-    applied_at DateTime
-) ENGINE = ReplacingMergeTree() ORDER BY version`); err != nil {
+	if err := conn.Exec(ctx, MigrationsTableDDL); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied := map[uint32]bool{}
@@ -89,19 +85,36 @@ func Migrate(ctx context.Context, cfg Config) ([]schemas.Migration, error) {
 	return done, nil
 }
 
+// MigrationsTableDDL creates the table that records applied migrations.
+const MigrationsTableDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    UInt32,
+    name       String,
+    applied_at DateTime
+) ENGINE = ReplacingMergeTree() ORDER BY version`
+
 var addColumnRE = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
 
-// columnExists reports whether stmt adds a column that is there already:
-// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS.
-func columnExists(ctx context.Context, conn driver.Conn, database, stmt string) (bool, error) {
+// AddsColumn reports the table and column a migration statement adds, if it
+// is an ADD COLUMN: ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so the
+// runner skips one whose column is there already.
+func AddsColumn(stmt string) (table, column string, ok bool) {
 	m := addColumnRE.FindStringSubmatch(stmt)
 	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// columnExists reports whether stmt adds a column that is there already.
+func columnExists(ctx context.Context, conn driver.Conn, database, stmt string) (bool, error) {
+	table, column, ok := AddsColumn(stmt)
+	if !ok {
 		return false, nil
 	}
 	var n uint64
-	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", database, m[1], m[2]).Scan(&n)
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", database, table, column).Scan(&n)
 	if err != nil {
-		return false, fmt.Errorf("look up column %s.%s: %w", m[1], m[2], err)
+		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
 	}
 	return n > 0, nil
 }

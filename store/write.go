@@ -17,6 +17,20 @@ const (
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)`
 )
 
+// InsertStatements maps each table the store writes to the head of its
+// INSERT statement: the explicit column list its batches fill.
+// internal/modernch fills them with SELECTs on a modern ClickHouse.
+func InsertStatements() map[string]string {
+	return map[string]string{
+		"touchpoints":    insertTouchpoints,
+		"journeys":       insertJourneys,
+		"sessions":       insertSessions,
+		"friction_flags": insertFlags,
+		"customers":      insertCustomers,
+		"identities":     insertIdentities,
+	}
+}
+
 // InsertTouchpoints writes touchpoint rows in one batch. The batch is
 // filled column by column: appended row by row, each of a row's nineteen
 // values was boxed into an interface and type-switched on, a third of the

@@ -209,6 +209,13 @@ func configXML(cfg Config) string {
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>
+  <!-- Only queries run with log_queries = 1 are logged (the default is 0):
+       internal/modernch reads the SQL the store sent, its arguments bound. -->
+  <query_log>
+    <database>system</database>
+    <table>query_log</table>
+    <flush_interval_milliseconds>1000</flush_interval_milliseconds>
+  </query_log>
 </yandex>
 `, cfg.Dir, cfg.TCPPort, cfg.HTTPPort)
 }

@@ -30,10 +30,13 @@ var (
 	tmpDir  string
 )
 
-// Main runs a package's tests and stops the throwaway server afterwards.
-// Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs a package's tests, then the package's own cleanups, and stops
+// the throwaway server. Call it from TestMain.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if server != nil {
 		server.Stop()
 	}
