@@ -261,11 +261,6 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	// A write that ends while this batch applies may tell it which of its
 	// customers' profiles to derive again (pipeline.go).
 	p.preparing = out
-	if len(replayed) > 0 {
-		if err := p.replay(ctx, replayed, out); err != nil {
-			return nil, nil, err
-		}
-	}
 	if err := p.restoreUnknown(ctx, g, tps); err != nil {
 		return nil, nil, err
 	}
@@ -273,18 +268,20 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	// engine answers for a customer's current journey: every touchpoint
 	// stored from its start on is in it. A customer it does not hold has
 	// nothing stored (the take-over and restoreUnknown rebuilt everyone who
-	// has). Only older records are looked up in ClickHouse.
+	// has). Only older records, and those the engine holds, are looked up
+	// in ClickHouse: a held one may be this very record (see below).
 	var ids []string
-	dups := map[string]bool{}
+	held := map[string]bool{}
 	for i := range tps {
 		tp := &tps[i]
 		if !p.engine.Has(tp.CustomerID) {
 			continue
 		}
 		latest, _ := p.engine.Latest(tp.CustomerID)
-		if held, known := p.engine.Holds(tp.CustomerID, tp.MessageID, tp.Timestamp); known && !tp.Timestamp.Before(latest.Add(-p.cfg.Lateness)) {
-			if held {
-				dups[tp.MessageID] = true
+		if h, known := p.engine.Holds(tp.CustomerID, tp.MessageID, tp.Timestamp); known && !tp.Timestamp.Before(latest.Add(-p.cfg.Lateness)) {
+			if h {
+				held[tp.MessageID] = true
+				ids = append(ids, tp.MessageID)
 			}
 			continue
 		}
@@ -305,8 +302,23 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 	type messageKey struct{ customer, message string }
 	seen := make(map[messageKey]struct{}, len(tps))
 	fresh := tps[:0]
+	landed := 0
 	for i := range tps {
-		if m, dup := stored[tps[i].MessageID]; dups[tps[i].MessageID] || dup && m.CustomerID == tps[i].CustomerID {
+		m, isStored := stored[tps[i].MessageID]
+		mine := isStored && m.CustomerID == tps[i].CustomerID
+		if mine && m.KafkaPartition == tps[i].KafkaPartition && m.KafkaOffset == tps[i].KafkaOffset {
+			// Stored from this very record, not from a re-send: the
+			// previous owner's insert landed after the take-over read
+			// how far the partition was written (an insert the client
+			// gave up on as its generation ended, which ClickHouse
+			// still committed), and the rest of its batch may be
+			// missing. It is replayed like a record below the written
+			// offset.
+			replayed = append(replayed, tps[i])
+			landed++
+			continue
+		}
+		if held[tps[i].MessageID] || mine {
 			p.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
@@ -317,6 +329,15 @@ func (p *Processor) apply(ctx context.Context, g *generation, batch []kafka.Mess
 		}
 		seen[key] = struct{}{}
 		fresh = append(fresh, tps[i])
+	}
+	if landed > 0 {
+		p.log.Warn("records written by the partitions' previous owner after the take-over read its progress; replaying them",
+			"records", landed, "written_offsets", g.written)
+	}
+	if len(replayed) > 0 {
+		if err := p.replay(ctx, replayed, out); err != nil {
+			return nil, nil, err
+		}
 	}
 	refolds := map[string][]schemas.Touchpoint{}
 	for lo := 0; lo < len(fresh); {

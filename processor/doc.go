@@ -9,11 +9,15 @@
 // insert are the batch's offsets committed. A failed insert is retried with
 // backoff and the offsets stay where they were, so nothing is skipped.
 // After a crash or a rebalance the records since the last commit are read
-// again: records whose message id is already stored are dropped before the
-// engine sees them, and the state of each customer is rebuilt from their
-// touchpoints in ClickHouse (recover.go), so the rows written are the same
-// as those of an uninterrupted run (ReplacingMergeTree collapses the
-// rewrites; FINAL shows each once).
+// again: the state of each customer is rebuilt from their touchpoints in
+// ClickHouse (recover.go); records a previous owner wrote (at or below the
+// partition's highest written offset, or stored from that very record by
+// an insert that landed after the take-over read that offset) are not
+// applied again but replayed, their customers' rows derived again from
+// ClickHouse; a re-sent message id already stored is dropped before the
+// engine sees it. So the rows written are the same as those of an
+// uninterrupted run (ReplacingMergeTree collapses the rewrites; FINAL shows
+// each once).
 //
 // Pipelining (pipeline.go): a batch is applied in memory while the batch
 // before is written; writes stay one at a time and in order, and the batch

@@ -13,10 +13,12 @@ import (
 )
 
 // StoredMessage is where a stored message id sits: the customer and
-// journey of its latest row.
+// journey of its latest row, and the Kafka record that row came from.
 type StoredMessage struct {
-	CustomerID string
-	JourneyID  string
+	CustomerID     string
+	JourneyID      string
+	KafkaPartition int32
+	KafkaOffset    int64
 }
 
 // StoredMessageIDs returns which of ids are already in the touchpoints table,
@@ -42,7 +44,7 @@ func (s *Store) StoredMessageIDs(ctx context.Context, ids []string) (map[string]
 }
 
 func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[string]StoredMessage) error {
-	rows, err := s.conn.Query(ctx, "SELECT message_id, argMax(customer_id, version), argMax(journey_id, version) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
+	rows, err := s.conn.Query(ctx, "SELECT message_id, argMax(customer_id, version), argMax(journey_id, version), argMax(kafka_partition, version), argMax(kafka_offset, version) FROM touchpoints WHERE message_id IN ? GROUP BY message_id", set(ids))
 	if err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func (s *Store) storedMessageIDs(ctx context.Context, ids []string, found map[st
 	for rows.Next() {
 		var id string
 		var m StoredMessage
-		if err := rows.Scan(&id, &m.CustomerID, &m.JourneyID); err != nil {
+		if err := rows.Scan(&id, &m.CustomerID, &m.JourneyID, &m.KafkaPartition, &m.KafkaOffset); err != nil {
 			return fmt.Errorf("scan message id: %w", err)
 		}
 		found[id] = m

@@ -92,6 +92,7 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 		{MessageID: "m6", CustomerID: "bob", UserID: "bob", Type: "track", Event: "call", Channel: "phone",
 			Timestamp: t0.Add(-time.Hour), ReceivedAt: t0, Late: true, Properties: "{}", Context: "{}", Version: 1},
 	}
+	tps[3].KafkaPartition, tps[3].KafkaOffset = 2, 41
 	journeys := []schemas.Journey{{JourneyID: "j1", CustomerID: "alice", StartedAt: t0, EndedAt: t0.Add(time.Hour),
 		Status: schemas.JourneyConverted, Touchpoints: 2, Channels: []string{"phone"}, Path: []string{"call", "purchase"}, Revenue: 10, Version: 9}}
 	flags := []schemas.FrictionFlag{{FlagID: "f1", Rule: "r", CustomerID: "alice", JourneyID: "j1", OccurredAt: t0,
@@ -121,8 +122,9 @@ func TestRowsRoundTripAndReplaysCollapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored["m1"].JourneyID != "j1" || stored["m4"].JourneyID != "j2" || len(stored) != 2 {
-		t.Errorf("StoredMessageIDs = %v, want m1 in j1 and m4 in j2", stored)
+	m4 := store.StoredMessage{CustomerID: "alice", JourneyID: "j2", KafkaPartition: 2, KafkaOffset: 41}
+	if stored["m1"].JourneyID != "j1" || stored["m4"] != m4 || len(stored) != 2 {
+		t.Errorf("StoredMessageIDs = %v, want m1 in j1 and m4 as %v", stored, m4)
 	}
 
 	spans, err := s.JourneySpans(ctx, []string{"alice", "bob", "carol"})

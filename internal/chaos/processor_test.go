@@ -1,11 +1,13 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/journeys/journeys/processor"
+	"github.com/journeys/journeys/simulate"
 )
 
 // A processor killed before its batch's insert, after the touchpoints
@@ -92,18 +94,27 @@ func TestRepeatedRebalancesOfTwoProcessorsChangeNoRow(t *testing.T) {
 	customers := traffic(1)
 	want := reference(t, "seed 1", customers, nil)
 	r := newRig(t)
-	r.process(nil, nil)
-	r.process(nil, nil)
+	l, rebalances := r.rebalanceWhileSending(nil, customers)
+	res, got := r.settle(l)
+	verify(t, "repeated rebalances", rebalances, res, got, want)
+}
+
+// rebalanceWhileSending runs two processors over sink (nil: the rig's
+// store) while a third joins and leaves again and again, until the
+// customers' traffic is sent and at least scaled(4, 20) rebalances
+// happened. The senders pace themselves so that the traffic spans the
+// rebalances: partitions change owner while customers are mid-journey,
+// and only a take-over that rebuilds their state gives the same rows.
+func (r *rig) rebalanceWhileSending(sink processor.Sink, customers []simulate.Customer) (*Ledger, int) {
+	r.process(sink, nil)
+	r.process(sink, nil)
 	sent := make(chan *Ledger, 1)
-	// The senders pace themselves so that the traffic spans the
-	// rebalances: partitions change owner while customers are mid-journey,
-	// and only a take-over that rebuilds their state gives the same rows.
 	d := driver(r.url)
 	d.Pause = scaled(1200*time.Millisecond, 0)
 	go func() { sent <- r.send(d, customers) }()
 	rebalances := 0
 	for done := false; !done; {
-		third := r.process(nil, nil)
+		third := r.process(sink, nil)
 		time.Sleep(scaled(1500*time.Millisecond, 3*time.Second))
 		third.stop()
 		rebalances += 2
@@ -114,9 +125,27 @@ func TestRepeatedRebalancesOfTwoProcessorsChangeNoRow(t *testing.T) {
 		default:
 		}
 	}
-	l := <-sent
+	return <-sent, rebalances
+}
+
+// Rebalances while touchpoints inserts are under way: an insert abandoned
+// as its generation ends commits in ClickHouse after the next owner took
+// over the partitions.
+func TestInsertsLandingAfterTheTakeOverChangeNoRow(t *testing.T) {
+	customers := traffic(1)
+	want := reference(t, "seed 1", customers, nil)
+	r := newRig(t)
+	sink := &LateLandingSink{Sink: r.store, Pause: scaled(500*time.Millisecond, 100*time.Millisecond)}
+	l, _ := r.rebalanceWhileSending(sink, customers)
+	// An insert abandoned by the last generation to end commits now.
+	if err := sink.Land(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	res, got := r.settle(l)
-	verify(t, "repeated rebalances", rebalances, res, got, want)
+	if sink.Landed() == 0 {
+		t.Fatal("no insert was abandoned at the end of a generation: the fault was not injected")
+	}
+	verify(t, "inserts landing after the take-over", sink.Landed(), res, got, want)
 }
 
 // waitFor polls cond until it holds, or fails the test.

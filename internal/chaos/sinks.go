@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/journeys/journeys/processor"
 	"github.com/journeys/journeys/schemas"
+	"github.com/journeys/journeys/store"
 )
 
 // KillPoint is where in a batch's writes a KillingSink kills the processor.
@@ -143,4 +146,59 @@ func (s *TimeoutSink) InsertSessions(ctx context.Context, rows []schemas.Session
 
 func (s *TimeoutSink) InsertCustomers(ctx context.Context, rows []schemas.Customer) error {
 	return s.after(s.Sink.InsertCustomers(ctx, rows), "customers")
+}
+
+// LateLandingSink holds every touchpoints insert for Pause before it
+// starts, so that generations often end with one under way. An insert the
+// processor abandons (its context ends first: the generation ended) is not
+// lost: like an insert whose last block reached ClickHouse before the
+// client gave up, it commits later, right after the next take-over reads
+// how far the partitions were written (WrittenOffsets), the moment a new
+// owner is most likely to miss it. Land commits what is still held.
+type LateLandingSink struct {
+	processor.Sink
+	Pause  time.Duration
+	mu     sync.Mutex
+	held   [][]schemas.Touchpoint
+	landed int
+}
+
+// Landed is how many abandoned inserts committed late.
+func (s *LateLandingSink) Landed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.landed
+}
+
+func (s *LateLandingSink) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error {
+	select {
+	case <-time.After(s.Pause):
+		return s.Sink.InsertTouchpoints(ctx, rows)
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	s.held = append(s.held, rows)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *LateLandingSink) WrittenOffsets(ctx context.Context, partitions []int32) (map[int32]store.Progress, error) {
+	written, err := s.Sink.WrittenOffsets(ctx, partitions)
+	if err != nil {
+		return nil, err
+	}
+	return written, s.Land(ctx)
+}
+
+// Land commits the abandoned inserts held.
+func (s *LateLandingSink) Land(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.held) > 0 {
+		if err := s.Sink.InsertTouchpoints(ctx, s.held[0]); err != nil {
+			return fmt.Errorf("land an abandoned insert: %w", err)
+		}
+		s.held, s.landed = s.held[1:], s.landed+1
+	}
+	return nil
 }
