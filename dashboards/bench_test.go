@@ -290,7 +290,7 @@ WHERE cityHash64(message_id) % 20 = 0`)
 	journeySQL := func(what, where, version, statusExpr string) {
 		exec(what, fmt.Sprintf(`
 INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
-    friction_count, revenue, retracted, version)
+    channel_sequence, friction_count, revenue, retracted, version)
 SELECT
     concat('j-', toString(j)) AS journey_id,
     concat('c-', toString(j %% %[2]d)) AS customer_id,
@@ -300,6 +300,7 @@ SELECT
     cnt AS touchpoints,
     arrayFilter((c, i) -> i = 1 OR c != chans[i - 1], chans, arrayEnumerate(chans)) AS channels,
     arrayMap(kd -> if(kd = 0, 'purchase', %[6]s[kd]), kinds) AS path,
+    channels AS channel_sequence,
     toUInt32(j %% 5 = 0) AS friction_count,
     if(status = 'converted', toFloat64(20 + cityHash64(j, 4) %% 200), 0) AS revenue,
     toUInt8(cityHash64(j, 5) %% 100 = 0) AS retracted,
