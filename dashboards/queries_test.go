@@ -108,6 +108,14 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 		{at(60), "c2", "p-1", "j2", at(61)},
 	})
 	checkIn("friction.json", "Repeat contact rate", [][]any{{uint64(0), uint64(4), 0.0, 1.0}})
+	// Started by started_at, converted and abandoned by ended_at; j1's
+	// older open version counts nowhere.
+	checkIn("cx-overview.json", "Journeys started, converted and abandoned", [][]any{
+		{hour(0), "converted", uint64(1)},
+		{hour(0), "started", uint64(4)},
+		{hour(1), "abandoned", uint64(1)},
+		{hour(3), "converted", uint64(1)},
+	})
 	checkIn("journeys.json", "Channel switches within journeys", [][]any{
 		{"web", "phone", uint64(2), uint64(2)},
 		{"phone", "web", uint64(1), uint64(1)},
