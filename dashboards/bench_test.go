@@ -188,7 +188,9 @@ func countRows(ctx context.Context, conn driver.Conn, sql string) (int, error) {
 // benchJourneys) at started_at + k·step; its path is those touchpoints'
 // events, so journeys and touchpoints agree. Two in five journeys convert
 // (their last touchpoint is a purchase), two in five are abandoned, one is
-// open. One touchpoint in twenty and one journey in four are written twice
+// open. A journey's channels are its touchpoints' channels with a repeat
+// of the previous one left out: its channel_sequence, used as its channels
+// too (which are in order of first use in the pipeline's rows). One touchpoint in twenty and one journey in four are written twice
 // (an older version, then the current one), and one journey and flag in a
 // hundred is retracted, so that FINAL has work to do.
 func loadBenchData(ctx context.Context, b *testing.B, conn driver.Conn) {

@@ -16,12 +16,13 @@ ALTER TABLE journeys ADD COLUMN channel_sequence Array(String);
 -- last row inserted among rows of equal version, so these replace the rows
 -- they copy; a row the processor writes meanwhile has a higher version and
 -- wins. A retracted journey has no touchpoints left and keeps an empty
--- sequence.
+-- sequence. The subqueries are named: ClickHouse 25.8 refuses a JOIN of
+-- unnamed ones (joined_subquery_requires_alias).
 INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
     channel_sequence, friction_count, revenue, retracted, version)
 SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
     sequence, friction_count, revenue, retracted, version
-FROM (SELECT * FROM journeys FINAL)
+FROM (SELECT * FROM journeys FINAL) AS latest
 ANY LEFT JOIN
 (
     SELECT
@@ -31,4 +32,4 @@ ANY LEFT JOIN
     FROM touchpoints FINAL
     WHERE late = 0 AND journey_id != ''
     GROUP BY journey_id
-) USING journey_id;
+) AS sequences USING journey_id;
