@@ -454,8 +454,10 @@ func (e *Engine) add(j *journey, h uint64, event, channel string, at time.Time) 
 	}
 	w.path = append(w.path, event)
 	j.steps[len(j.steps)-1] &= hashMask
-	if i, ok := e.names[channel]; ok {
-		channel = e.nameList[i]
+	if channel != "" {
+		if i, ok := e.intern(channel); ok {
+			channel = e.nameList[i]
+		}
 	}
 	w.addChannel(channel)
 }
