@@ -188,7 +188,9 @@ func countRows(ctx context.Context, conn driver.Conn, sql string) (int, error) {
 // benchJourneys) at started_at + k·step; its path is those touchpoints'
 // events, so journeys and touchpoints agree. Two in five journeys convert
 // (their last touchpoint is a purchase), two in five are abandoned, one is
-// open. One touchpoint in twenty and one journey in four are written twice
+// open. A journey's channels are its touchpoints' channels with a repeat
+// of the previous one left out: its channel_sequence, used as its channels
+// too (which are in order of first use in the pipeline's rows). One touchpoint in twenty and one journey in four are written twice
 // (an older version, then the current one), and one journey and flag in a
 // hundred is retracted, so that FINAL has work to do.
 func loadBenchData(ctx context.Context, b *testing.B, conn driver.Conn) {
@@ -290,7 +292,7 @@ WHERE cityHash64(message_id) % 20 = 0`)
 	journeySQL := func(what, where, version, statusExpr string) {
 		exec(what, fmt.Sprintf(`
 INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
-    friction_count, revenue, retracted, version)
+    channel_sequence, friction_count, revenue, retracted, version)
 SELECT
     concat('j-', toString(j)) AS journey_id,
     concat('c-', toString(j %% %[2]d)) AS customer_id,
@@ -300,6 +302,7 @@ SELECT
     cnt AS touchpoints,
     arrayFilter((c, i) -> i = 1 OR c != chans[i - 1], chans, arrayEnumerate(chans)) AS channels,
     arrayMap(kd -> if(kd = 0, 'purchase', %[6]s[kd]), kinds) AS path,
+    channels AS channel_sequence,
     toUInt32(j %% 5 = 0) AS friction_count,
     if(status = 'converted', toFloat64(20 + cityHash64(j, 4) %% 200), 0) AS revenue,
     toUInt8(cityHash64(j, 5) %% 100 = 0) AS retracted,

@@ -12,8 +12,11 @@ import (
 )
 
 // indexLookup is how a customer panel narrows its table through
-// touchpoints_by_customer (migration 0007) or journey_customers (0006).
-var indexLookup = regexp.MustCompile(`(message_id|journey_id) IN \(SELECT (message_id|journey_id) FROM (touchpoints_by_customer|journey_customers) WHERE customer_id = '[^']*'\)\s+AND `)
+// touchpoints_by_customer (migration 0007) or journey_customers (0006): a
+// PREWHERE on the table's key, so that only the granules of the
+// customer's ids are read whole (a key's versions pass or fail together,
+// so FINAL still sees every version of the ids it keeps).
+var indexLookup = regexp.MustCompile(`PREWHERE (message_id|journey_id) IN \(SELECT (message_id|journey_id) FROM (touchpoints_by_customer|journey_customers) WHERE customer_id = '[^']*'\)\s+`)
 
 // The customer panels read the customer indexes kept by materialized views;
 // they must show what the plain FINAL query over the whole table shows, also

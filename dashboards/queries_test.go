@@ -108,6 +108,14 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 		{at(60), "c2", "p-1", "j2", at(61)},
 	})
 	checkIn("friction.json", "Repeat contact rate", [][]any{{uint64(0), uint64(4), 0.0, 1.0}})
+	// Started by started_at, converted and abandoned by ended_at; j1's
+	// older open version counts nowhere.
+	checkIn("cx-overview.json", "Journeys started, converted and abandoned", [][]any{
+		{hour(0), "converted", uint64(1)},
+		{hour(0), "started", uint64(4)},
+		{hour(1), "abandoned", uint64(1)},
+		{hour(3), "converted", uint64(1)},
+	})
 	checkIn("journeys.json", "Channel switches within journeys", [][]any{
 		{"web", "phone", uint64(2), uint64(2)},
 		{"phone", "web", uint64(1), uint64(1)},
@@ -221,13 +229,27 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 	}
 	// An older version of j1, inserted separately so that only FINAL hides it.
 	older := []journey{{"j1", "c1", "open", at(0), at(130), []string{"web", "phone"}, []string{"page", "call", "call", "call"}, 1, 0, 4}}
+	// sequence is the channel sequence the processor writes: the channels
+	// of the journey's first n touchpoints, repeats of the previous left out.
+	sequence := func(journey string, n int) []string {
+		var seq []string
+		for _, p := range touchpoints {
+			if p.journey == journey && n > 0 {
+				n--
+				if len(seq) == 0 || seq[len(seq)-1] != p.channel {
+					seq = append(seq, p.channel)
+				}
+			}
+		}
+		return seq
+	}
 	for _, batch := range [][]journey{journeys, older} {
-		b, err := conn.PrepareBatch(ctx, "INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, version)")
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, channel_sequence, friction_count, revenue, version)")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, j := range batch {
-			if err := b.Append(j.id, j.customer, j.started, j.ended, j.status, uint32(len(j.path)), j.channels, j.path, j.friction, j.revenue, j.version); err != nil {
+			if err := b.Append(j.id, j.customer, j.started, j.ended, j.status, uint32(len(j.path)), j.channels, j.path, sequence(j.id, len(j.path)), j.friction, j.revenue, j.version); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -288,7 +288,7 @@ func sameJourney(a, b schemas.Journey) bool {
 	sec := func(t time.Time) int64 { return t.Unix() }
 	return a.CustomerID == b.CustomerID && sec(a.StartedAt) == sec(b.StartedAt) && sec(a.EndedAt) == sec(b.EndedAt) &&
 		a.Status == b.Status && a.Touchpoints == b.Touchpoints && slices.Equal(a.Channels, b.Channels) &&
-		slices.Equal(a.Path, b.Path) && a.FrictionCount == b.FrictionCount && a.Revenue == b.Revenue
+		slices.Equal(a.Path, b.Path) && slices.Equal(a.ChannelSequence, b.ChannelSequence) && a.FrictionCount == b.FrictionCount && a.Revenue == b.Revenue
 }
 
 // sameFlag compares a stored flag with a new one, detection time and

@@ -49,16 +49,21 @@ type Touchpoint struct {
 // Journey is one row of the journeys table: the latest known state of a
 // customer's journey. Rows with a higher Version replace lower ones.
 type Journey struct {
-	JourneyID     string
-	CustomerID    string
-	StartedAt     time.Time
-	EndedAt       time.Time // last touchpoint so far while open
-	Status        string
-	Touchpoints   uint32
-	Channels      []string // distinct, in order of first use
-	Path          []string // event names in event-time order
-	FrictionCount uint32
-	Revenue       float64
+	JourneyID   string
+	CustomerID  string
+	StartedAt   time.Time
+	EndedAt     time.Time // last touchpoint so far while open
+	Status      string
+	Touchpoints uint32
+	Channels    []string // distinct, in order of first use
+	Path        []string // event names in event-time order
+	// ChannelSequence is the channels of the touchpoints in Path's order,
+	// a repeat of the previous one left out: a switch of channel between
+	// consecutive touchpoints is a pair of neighbours. "" stands for a
+	// touchpoint without a channel.
+	ChannelSequence []string
+	FrictionCount   uint32
+	Revenue         float64
 	// Retracted marks a journey that no longer exists: a late touchpoint
 	// or an identity merge moved its touchpoints to other journeys.
 	Retracted bool

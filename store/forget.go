@@ -18,7 +18,7 @@ type ForgetTable struct {
 // ForgetTables are every table of the database that holds personal data,
 // with the columns naming the customer. Tables behind materialized views
 // (touchpoints_by_customer, journey_customers, help_page_views,
-// inbound_contact_touchpoints) are here: a view with TO
+// inbound_contact_touchpoints, engagement_touchpoints) are here: a view with TO
 // writes into them and keeps nothing itself. TestForgetTablesCoverEveryTable
 // holds this list to system.tables, so a new table cannot be left out.
 var ForgetTables = []ForgetTable{
@@ -32,6 +32,7 @@ var ForgetTables = []ForgetTable{
 	{"identities", []string{"linked_id", "user_id"}},
 	{"help_page_views", []string{"customer_id"}},
 	{"inbound_contact_touchpoints", []string{"customer_id"}},
+	{"engagement_touchpoints", []string{"customer_id"}},
 }
 
 // NoCustomerData are the tables that hold nothing about a customer.

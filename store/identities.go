@@ -97,7 +97,7 @@ func (s *Store) CustomerJourneys(ctx context.Context, customerIDs []string) ([]s
 		return nil, nil
 	}
 	want := stringSet(customerIDs)
-	rows, err := s.conn.Query(ctx, `SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, retracted, version
+	rows, err := s.conn.Query(ctx, `SELECT journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, channel_sequence, friction_count, revenue, retracted, version
 FROM journeys FINAL
 WHERE journey_id IN (SELECT journey_id FROM journey_customers WHERE customer_id IN ?)
 ORDER BY journey_id`, set(customerIDs))
@@ -109,7 +109,7 @@ ORDER BY journey_id`, set(customerIDs))
 	for rows.Next() {
 		var j schemas.Journey
 		var retracted uint8
-		if err := rows.Scan(&j.JourneyID, &j.CustomerID, &j.StartedAt, &j.EndedAt, &j.Status, &j.Touchpoints, &j.Channels, &j.Path,
+		if err := rows.Scan(&j.JourneyID, &j.CustomerID, &j.StartedAt, &j.EndedAt, &j.Status, &j.Touchpoints, &j.Channels, &j.Path, &j.ChannelSequence,
 			&j.FrictionCount, &j.Revenue, &retracted, &j.Version); err != nil {
 			return nil, fmt.Errorf("scan journey: %w", err)
 		}

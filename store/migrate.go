@@ -11,6 +11,9 @@ import (
 	"github.com/journeys/journeys/schemas"
 )
 
+// MigrationReadTimeout is the least time Migrate waits for one statement.
+const MigrationReadTimeout = time.Hour
+
 // Migrate creates the database if missing and applies every embedded
 // migration that it has not applied yet, in version order. It is safe to run
 // again, and on every start: migrations are forward-only and each statement
@@ -20,6 +23,10 @@ func Migrate(ctx context.Context, cfg Config) ([]schemas.Migration, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// A migration may backfill a new table or column from whole tables
+	// (0007, 0009-0011): minutes at tens of millions of rows, during which
+	// ClickHouse sends nothing back. ctx still bounds the whole run.
+	cfg.ReadTimeout = max(cfg.ReadTimeout, MigrationReadTimeout)
 	admin, err := dial(ctx, cfg, "default")
 	if err != nil {
 		return nil, err

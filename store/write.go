@@ -12,7 +12,7 @@ import (
 // 18.16, and they keep inserts working when later migrations add columns.
 const (
 	insertTouchpoints = `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source, kafka_partition, kafka_offset, version)`
-	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, friction_count, revenue, retracted, version)`
+	insertJourneys    = `INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path, channel_sequence, friction_count, revenue, retracted, version)`
 	insertSessions    = `INSERT INTO sessions (session_id, customer_id, channel, started_at, ended_at, touchpoints, page_views, entry_page, exit_page, version)`
 	insertFlags       = `INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity, evidence, details, retracted, version)`
 )
@@ -110,7 +110,7 @@ func (s *Store) InsertJourneys(ctx context.Context, rows []schemas.Journey) erro
 	for i := range rows {
 		r := &rows[i]
 		if err := b.Append(r.JourneyID, r.CustomerID, r.StartedAt, r.EndedAt, r.Status, r.Touchpoints,
-			nonNil(r.Channels), nonNil(r.Path), r.FrictionCount, r.Revenue, boolUInt8(r.Retracted), r.Version); err != nil {
+			nonNil(r.Channels), nonNil(r.Path), nonNil(r.ChannelSequence), r.FrictionCount, r.Revenue, boolUInt8(r.Retracted), r.Version); err != nil {
 			return fmt.Errorf("append journey %s: %w", r.JourneyID, err)
 		}
 	}

@@ -32,7 +32,7 @@ func TestReplayByNewGroupChangesNoRowOfAMergedCustomer(t *testing.T) {
 		settled := now == last
 		last = now
 		done, state := committedToEnd(t, b, "journeys-processor")
-		return under == 8 && settled && done, fmt.Sprintf("%d under the user, settled %v, %s", under, settled, state)
+		return under == 9 && settled && done, fmt.Sprintf("%d under the user, settled %v, %s", under, settled, state)
 	})
 	before := rowsOf(t, s, ids...)
 	sessions := render(t, s, `SELECT concat(toString(toDate(started_at)), ' ', toString(toDate(ended_at)), ' ', toString(touchpoints), ' ', entry_page)

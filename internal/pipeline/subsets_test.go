@@ -9,14 +9,17 @@ import (
 )
 
 // The friction dashboard's base counts read help_page_views and
-// inbound_contact_touchpoints (migration 0009): copies of the touchpoint rows that
+// inbound_contact_touchpoints (migration 0009), the engagement dashboard
+// engagement_touchpoints (0010): copies of the touchpoint rows that
 // qualify, made by materialized views on every write. They equal the
 // filtered touchpoints FINAL only if a rewrite never changes what the views
 // select on (channel, event, type, timestamp, the properties path and
-// direction). Here the processor rewrites touchpoints both ways it does:
-// an identity merge re-stores an anonymous visitor's help page and chat
-// under the user, and a touchpoint arriving before an earlier one moves
-// the customer's touchpoints to another journey.
+// direction, and for engagement the properties as a whole). Here the
+// processor rewrites touchpoints both ways it does: an identity merge
+// re-stores an anonymous visitor's help page, chat and survey answer under
+// the user, and a touchpoint arriving before an earlier one moves the
+// customer's touchpoints (a review among them) to another journey; each
+// rewritten copy is counted once.
 func TestRewrittenTouchpointsKeepWhatTheSubsetsSelectOn(t *testing.T) {
 	s, url := startPipeline(t)
 	// Every touchpoint row written, kept: touchpoints itself may merge a
@@ -41,31 +44,32 @@ func TestRewrittenTouchpointsKeepWhatTheSubsetsSelectOn(t *testing.T) {
 		anonymous(help("zoe-help", "", day(0)), "anon-zoe"),
 		anonymous(chat("zoe-chat", "", "inbound", day(0).Add(5*time.Minute)), "anon-zoe"),
 		anonymous(page("zoe-pricing", "", day(0).Add(10*time.Minute)), "anon-zoe"),
+		anonymous(ev("zoe-survey", "", "track", "survey_response", day(0).Add(15*time.Minute), map[string]any{"survey": "nps-q1", "kind": "nps", "score": 10, "scale_max": 10}), "anon-zoe"),
 		help("max-help-2", "max", day(0).Add(2*time.Hour)),
 		chat("max-chat-out", "max", "outbound", day(0).Add(2*time.Hour+time.Minute)),
+		ev("max-review", "max", "track", "review", day(0).Add(2*time.Hour+2*time.Minute), map[string]any{"rating": 4, "platform": "trustpilot"}),
 	)
-	waitTouchpoints(t, s, 5)
+	waitTouchpoints(t, s, 7)
 	send(t, url, help("max-help-1", "max", day(0)), chat("max-chat-in", "max", "inbound", day(0).Add(time.Minute)))
 	send(t, url, identify("zoe-identify", "anon-zoe", "zoe", day(0).Add(time.Hour)))
 	// A materialized view gets an insert's rows just after the table does:
 	// wait for the copies too.
-	rewritten := []string{"zoe-help", "zoe-chat", "max-help-2", "max-chat-out"}
+	rewritten := []string{"zoe-help", "zoe-chat", "zoe-survey", "max-help-2", "max-chat-out", "max-review"}
 	eventually(t, 60*time.Second, "zoe's visits under zoe, max's touchpoints in one journey, both rewritten", func() (bool, string) {
-		zoe := finalCount(t, s, "touchpoints", "customer_id = 'zoe' AND message_id IN ('zoe-help', 'zoe-chat', 'zoe-pricing')")
+		zoe := finalCount(t, s, "touchpoints", "customer_id = 'zoe' AND message_id IN ('zoe-help', 'zoe-chat', 'zoe-pricing', 'zoe-survey')")
 		maxTouchpoints := finalCount(t, s, "touchpoints", "customer_id = 'max'")
 		maxJourneys := count(t, s, "SELECT uniqExact(journey_id) FROM (SELECT * FROM touchpoints FINAL) WHERE customer_id = 'max'")
 		// Both kinds of rewrite happened: the checks below are about something.
 		rows := count(t, s, "SELECT count() FROM (SELECT message_id FROM touchpoint_writes WHERE has(?, message_id) GROUP BY message_id HAVING uniqExact(customer_id, journey_id, version) >= 2)", rewritten)
-		return zoe == 3 && maxTouchpoints == 4 && maxJourneys == 1 && rows == uint64(len(rewritten)),
+		return zoe == 4 && maxTouchpoints == 5 && maxJourneys == 1 && rows == uint64(len(rewritten)),
 			fmt.Sprintf("%d of zoe's visits under zoe, max's %d touchpoints in %d journeys, %d of %v written twice", zoe, maxTouchpoints, maxJourneys, rows, rewritten)
 	})
 	if n := count(t, s, `SELECT count() FROM (
     SELECT message_id
     FROM touchpoint_writes
     GROUP BY message_id
-    HAVING uniqExact(channel, event, type, timestamp, timestamp_ms,
-        visitParamExtractString(properties, 'path'), visitParamExtractString(properties, 'direction')) > 1)`); n != 0 {
-		t.Errorf("%d touchpoints were rewritten with another channel, event, type, time, path or direction", n)
+    HAVING uniqExact(channel, event, type, timestamp, timestamp_ms, properties) > 1)`); n != 0 {
+		t.Errorf("%d touchpoints were rewritten with another channel, event, type, time or properties", n)
 	}
 
 	checkSubset(t, s, "help_page_views", "concat(message_id, ' ', customer_id, ' ', session_id, ' ', toString(timestamp), ' ', toString(late))",
@@ -74,6 +78,14 @@ func TestRewrittenTouchpointsKeepWhatTheSubsetsSelectOn(t *testing.T) {
 	checkSubset(t, s, "inbound_contact_touchpoints", "concat(message_id, ' ', customer_id, ' ', toString(timestamp), ' ', toString(late))",
 		`event IN ('call', 'chat', 'email', 'ticket') AND visitParamExtractString(properties, 'direction') != 'outbound'`,
 		"max-chat-in max|zoe-chat zoe")
+	// The engagement copies: each rewritten answer and review once, under
+	// its latest customer, and the NPS panel's count of answers is one.
+	checkSubset(t, s, "engagement_touchpoints", "concat(message_id, ' ', customer_id, ' ', event, ' ', toString(timestamp_ms), ' ', properties, ' ', toString(late))",
+		`event IN ('survey_response', 'review', 'referral', 'idea_submitted', 'idea_status_changed', 'community_answer')`,
+		"max-review max|zoe-survey zoe")
+	if n := count(t, s, "SELECT count() FROM engagement_touchpoints FINAL WHERE event = 'survey_response' AND visitParamExtractString(properties, 'kind') = 'nps'"); n != 1 {
+		t.Errorf("engagement_touchpoints FINAL counts zoe's NPS answer %d times, want once", n)
+	}
 }
 
 // checkSubset compares a subset table under FINAL with touchpoints FINAL

@@ -47,10 +47,10 @@
 //     promise made in an earlier journey), so to be exact from a time t on
 //     it needs every journey that ends within Horizon before t, and it
 //     returns only the rows from t on.
-//   - Journey rows may share their Path and Channels backing arrays with
-//     the engine's state and with other rows (Channels with every journey
-//     of the same channels; Path with the journey's later rows once it is
-//     long); their capacity is capped, so appending to them copies, and the
+//   - Journey rows may share their Path, ChannelSequence and Channels
+//     backing arrays with the engine's state and with other rows (Channels
+//     with every journey of the same channels; Path and ChannelSequence
+//     with the journey's later rows once it is long); their capacity is capped, so appending to them copies, and the
 //     engine never changes elements it has already emitted. Do not modify
 //     their elements in place. StartedAt and EndedAt are in UTC.
 //
@@ -59,12 +59,13 @@
 // The engine holds state for every active customer, so that state is kept
 // small (BENCHMARKS.md has the figures): a journey keeps its id as 16
 // bytes (the hex is made for rows), its times as Unix seconds and
-// nanoseconds, and one word per touchpoint: the high 48 bits of the message
-// id's hash (the duplicate check) and the index of the event name in the
-// engine's table of interned names. Up to four channels are four such
-// indices in one word. Rows get their Path built from the indices
-// (O(length) per row) and their Channels from a table shared by journeys
-// with the same channels. A journey the compact form cannot describe (a
+// nanoseconds, and one word per touchpoint: the high 45 bits of the message
+// id's hash (the duplicate check), the touchpoint's channel as its place
+// among the journey's channels (3 bits), and the index of the event name in
+// the engine's table of interned names. Up to four channels are four such
+// indices in one word. Rows get their Path and ChannelSequence built from
+// the words (O(length) per row) and their Channels from a table shared by
+// journeys with the same channels. A journey the compact form cannot describe (a
 // name the table, bounded at 4096 names, has no room for; a fifth channel)
 // or whose path is long (64 touchpoints; its rows then share one array, so
 // a row costs O(1) again) keeps its path and channels as strings until it

@@ -432,59 +432,80 @@ func (e *Engine) closed(j *journey) {
 
 // add appends a touchpoint that happened at the (clamped) time at.
 func (e *Engine) add(j *journey, h uint64, event, channel string, at time.Time) {
-	name, ok := e.intern(event)
-	if !j.wide && (!ok || len(j.steps) >= widePath) {
+	name, interned := e.intern(event)
+	if !j.wide && (!interned || len(j.steps) >= widePath) {
 		e.widen(j)
 	}
-	j.steps = append(grow(j.steps), h&hashMask|uint64(name))
-	if j.wide {
-		w := e.wide[j]
-		if ok {
-			event = e.nameList[name]
+	var place uint64
+	if !j.wide && channel != "" {
+		var ok bool
+		if place, ok = e.channelPlace(j, channel); !ok {
+			e.widen(j)
 		}
-		w.path = append(w.path, event)
-		j.steps[len(j.steps)-1] &= hashMask
 	}
+	j.steps = append(grow(j.steps), h&hashMask|place<<nameBits|uint64(name))
 	j.endSec, j.endNsec = unixTime(at)
-	if channel == "" {
+	if !j.wide {
 		return
 	}
-	ch, ok := e.intern(channel)
-	if !j.wide && ok {
-		for k := 0; k < maxChannels; k++ {
-			v := j.channels >> (k * nameBits) & nameMask
-			if v == uint64(ch)+1 {
-				return
-			}
-			if v == 0 {
-				j.channels |= (uint64(ch) + 1) << (k * nameBits)
-				return
-			}
+	w := e.wide[j]
+	if interned {
+		event = e.nameList[name]
+	}
+	w.path = append(w.path, event)
+	j.steps[len(j.steps)-1] &= hashMask
+	if channel != "" {
+		if i, ok := e.intern(channel); ok {
+			channel = e.nameList[i]
 		}
 	}
-	if !j.wide {
-		e.widen(j)
-	}
-	w := e.wide[j]
-	if ok {
-		channel = e.nameList[ch]
-	}
-	if !slices.Contains(w.channels, channel) {
-		w.channels = append(w.channels, channel)
-	}
+	w.addChannel(channel)
 }
 
-// widen moves a journey's path and channels to strings (see wide).
+// channelPlace is the place of channel in journey.channels plus one (a
+// step's channel bits), adding it if there is room; ok is false when there
+// is none or the intern table is full.
+func (e *Engine) channelPlace(j *journey, channel string) (place uint64, ok bool) {
+	ch, ok := e.intern(channel)
+	if !ok {
+		return 0, false
+	}
+	for k := 0; k < maxChannels; k++ {
+		v := j.channels >> (k * nameBits) & nameMask
+		if v == 0 {
+			j.channels |= (uint64(ch) + 1) << (k * nameBits)
+		}
+		if v == 0 || v == uint64(ch)+1 {
+			return uint64(k) + 1, true
+		}
+	}
+	return 0, false
+}
+
+// widen moves a journey's path, channels and channel sequence to strings
+// (see wide).
 func (e *Engine) widen(j *journey) {
 	w := &wide{path: make([]string, len(j.steps), max(2*len(j.steps), 4))}
+	w.channels = e.channelList(j.channels)
 	for i, s := range j.steps {
 		w.path[i] = e.nameList[s&nameMask]
+		if n := len(w.sequence); n == 0 || w.sequence[n-1] != e.stepChannel(j, s) {
+			w.sequence = append(w.sequence, e.stepChannel(j, s))
+		}
 		j.steps[i] = s & hashMask
 	}
-	w.channels = e.channelList(j.channels)
 	j.channels = 0
 	j.wide = true
 	e.wide[j] = w
+}
+
+// stepChannel is the channel of a step of a compact journey, "" for none.
+func (e *Engine) stepChannel(j *journey, step uint64) string {
+	p := slot(step)
+	if p == 0 {
+		return ""
+	}
+	return e.nameList[j.channels>>((p-1)*nameBits)&nameMask-1]
 }
 
 // channelList is the channels of journey.channels in order.
@@ -500,30 +521,44 @@ func (e *Engine) channelList(packed uint64) []string {
 // record that made this change (see Version in the package doc).
 func (e *Engine) row(j *journey, customerID, id string, cause int64) schemas.Journey {
 	n := len(j.steps)
-	var path, channels []string
+	var path, channels, sequence []string
 	if j.wide {
 		w := e.wide[j]
 		path = w.path[:n:n]
 		channels = w.channels[:len(w.channels):len(w.channels)]
+		sequence = w.sequence[:len(w.sequence):len(w.sequence)]
 	} else {
 		path = e.rowPath(n)
+		switches := 0
 		for i, s := range j.steps {
 			path[i] = e.nameList[s&nameMask]
+			if i == 0 || slot(s) != slot(j.steps[i-1]) {
+				switches++
+			}
 		}
 		channels = e.channelSet(j.channels)
+		sequence = e.rowPath(switches)
+		k := 0
+		for i, s := range j.steps {
+			if i == 0 || slot(s) != slot(j.steps[i-1]) {
+				sequence[k] = e.stepChannel(j, s)
+				k++
+			}
+		}
 	}
 	return schemas.Journey{
-		JourneyID:     id,
-		CustomerID:    customerID,
-		StartedAt:     j.startedAt(),
-		EndedAt:       j.endedAt(),
-		Status:        statusNames[j.status],
-		Touchpoints:   uint32(n),
-		Channels:      channels,
-		Path:          path,
-		FrictionCount: j.friction,
-		Revenue:       j.revenue,
-		Version:       uint64(cause+1)*4 + uint64(j.status),
+		JourneyID:       id,
+		CustomerID:      customerID,
+		StartedAt:       j.startedAt(),
+		EndedAt:         j.endedAt(),
+		Status:          statusNames[j.status],
+		Touchpoints:     uint32(n),
+		Channels:        channels,
+		Path:            path,
+		ChannelSequence: sequence,
+		FrictionCount:   j.friction,
+		Revenue:         j.revenue,
+		Version:         uint64(cause+1)*4 + uint64(j.status),
 	}
 }
 

@@ -167,17 +167,19 @@ func TestJourneyRowContents(t *testing.T) {
 	})
 	got := f.journeys[len(f.journeys)-1]
 	want := schemas.Journey{
-		JourneyID:     journeyID("c-1", "p1"),
-		CustomerID:    "c-1",
-		StartedAt:     day(0),
-		EndedAt:       day(4.1),
-		Status:        schemas.JourneyConverted,
-		Touchpoints:   7,
-		Channels:      []string{"web", "email", "phone", "app"},
-		Path:          []string{"page", "newsletter_signup", "email", "call", "page", "checkout_started", "purchase"},
-		FrictionCount: 0,
-		Revenue:       99.5,
-		Version:       uint64(f.touchpoints[6].KafkaOffset+1)*4 + 1,
+		JourneyID:   journeyID("c-1", "p1"),
+		CustomerID:  "c-1",
+		StartedAt:   day(0),
+		EndedAt:     day(4.1),
+		Status:      schemas.JourneyConverted,
+		Touchpoints: 7,
+		Channels:    []string{"web", "email", "phone", "app"},
+		Path:        []string{"page", "newsletter_signup", "email", "call", "page", "checkout_started", "purchase"},
+		// The touchpoints' channels in order, a repeat left out, "" for none.
+		ChannelSequence: []string{"web", "", "email", "phone", "web", "app", "web"},
+		FrictionCount:   0,
+		Revenue:         99.5,
+		Version:         uint64(f.touchpoints[6].KafkaOffset+1)*4 + 1,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("journey\n got %+v\nwant %+v", got, want)

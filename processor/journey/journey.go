@@ -3,6 +3,7 @@ package journey
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/journeys/journeys/schemas"
@@ -47,9 +48,10 @@ type journey struct {
 	// where the struct has a spare byte.
 	armed bool
 	// steps has one word per touchpoint, in the order of the path: the
-	// high 48 bits are the message id's hash (the duplicate check), the low
-	// 16 bits the index of the event name in Engine.names (unused when
-	// wide).
+	// high 45 bits are the message id's hash (the duplicate check), the
+	// low 16 bits the index of the event name in Engine.names, and the 3
+	// bits between them the touchpoint's channel: 0 for none, else its
+	// place in channels plus one (names and channels unused when wide).
 	steps []uint64
 	// channels are up to four channels in order of first appearance, 16
 	// bits each from the lowest: the index in Engine.names plus one; 0 ends
@@ -60,18 +62,37 @@ type journey struct {
 const (
 	nameBits = 16
 	nameMask = 1<<nameBits - 1
-	hashMask = ^uint64(nameMask)
+	// slotBits hold a step's channel, above its name.
+	slotBits = 3
+	slotMask = 1<<slotBits - 1
+	hashMask = ^uint64(1<<(nameBits+slotBits) - 1)
 	// maxChannels is how many channels journey.channels holds.
 	maxChannels = 64 / nameBits
 )
 
-// wide is the path and channels of a journey as strings, for a journey the
-// compact form cannot hold: a name the intern table had no room for, more
-// than maxChannels channels, or a path longer than widePath (so that a
-// long journey's rows share one array instead of each copying the path).
+// slot is the channel of a step: 0 for none, else its place in
+// journey.channels plus one.
+func slot(step uint64) uint64 { return step >> nameBits & slotMask }
+
+// wide is the path, channels and channel sequence of a journey as strings,
+// for a journey the compact form cannot hold: a name the intern table had
+// no room for, more than maxChannels channels, or a path longer than
+// widePath (so that a long journey's rows share one array instead of each
+// copying the path).
 type wide struct {
 	path     []string
 	channels []string
+	sequence []string // see schemas.Journey.ChannelSequence
+}
+
+// addChannel records the channel of the journey's next touchpoint.
+func (w *wide) addChannel(channel string) {
+	if channel != "" && !slices.Contains(w.channels, channel) {
+		w.channels = append(w.channels, channel)
+	}
+	if n := len(w.sequence); n == 0 || w.sequence[n-1] != channel {
+		w.sequence = append(w.sequence, channel)
+	}
 }
 
 // widePath is the path length from which a journey keeps its path as
@@ -152,9 +173,9 @@ func (j *journey) contains(h uint64) bool {
 }
 
 // messageHash identifies a message id within one journey (FNV-1a, 64 bits,
-// of which journey.steps keeps the high 48): six bytes per touchpoint
+// of which journey.steps keeps the high 45): under six bytes per touchpoint
 // instead of the id itself. A collision inside one journey is improbable
-// enough (about n²/2⁴⁹: 10⁻¹² for 20 touchpoints) to accept.
+// enough (about n²/2⁴⁶: 10⁻¹¹ for 20 touchpoints) to accept.
 func messageHash(id string) uint64 {
 	const (
 		offset64 = 14695981039346656037
