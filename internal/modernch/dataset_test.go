@@ -92,7 +92,9 @@ func insertDataset(t *testing.T, p pair) {
 	touchpoint("e9", "c4", "community_answer", "community", at(75), "j4", `{}`, 1)
 
 	journey := func(id, customer, status string, started, ended time.Time, channels, path []string, friction uint32, revenue float64, retracted uint8, version uint64) {
-		row("journeys", id, customer, started, ended, status, uint32(len(path)), channels, path, friction, revenue, retracted, version)
+		// The channels given are each journey's channels in path order,
+		// repeats collapsed: its channel_sequence.
+		row("journeys", id, customer, started, ended, status, uint32(len(path)), channels, path, channels, friction, revenue, retracted, version)
 	}
 	journey("j1", "c1", "open", at(0), at(130), []string{"web", "phone"}, []string{"page", "call", "call", "call"}, 1, 0, 0, 4)
 	journey("j1", "c1", "converted", at(0), at(190), []string{"web", "phone", "web"}, []string{"page", "call", "call", "call", "purchase"}, 1, 99, 0, 5)
