@@ -148,19 +148,24 @@ func (s *TimeoutSink) InsertCustomers(ctx context.Context, rows []schemas.Custom
 	return s.after(s.Sink.InsertCustomers(ctx, rows), "customers")
 }
 
-// LateLandingSink holds every touchpoints insert for Pause before it
-// starts, so that generations often end with one under way. An insert the
-// processor abandons (its context ends first: the generation ended) is not
-// lost: like an insert whose last block reached ClickHouse before the
-// client gave up, it commits later, right after the next take-over reads
-// how far the partitions were written (WrittenOffsets), the moment a new
-// owner is most likely to miss it. Land commits what is still held.
+// LateLandingSink makes touchpoints inserts end with their generation:
+// the first Abandon inserts wait for their context to end whatever comes
+// first (so the fault happens however fast the machine is), and every
+// later one is held for Pause before it starts (so generations often end
+// with one under way). An insert the processor abandons (its context ends
+// first: the generation ended) is not lost: like an insert whose last
+// block reached ClickHouse before the client gave up, it commits later,
+// right after the next take-over reads how far the partitions were
+// written (WrittenOffsets), the moment a new owner is most likely to miss
+// it. Land commits what is still held.
 type LateLandingSink struct {
 	processor.Sink
-	Pause  time.Duration
-	mu     sync.Mutex
-	held   [][]schemas.Touchpoint
-	landed int
+	Abandon int
+	Pause   time.Duration
+	mu      sync.Mutex
+	waited  int
+	held    [][]schemas.Touchpoint
+	landed  int
 }
 
 // Landed is how many abandoned inserts committed late.
@@ -171,8 +176,18 @@ func (s *LateLandingSink) Landed() int {
 }
 
 func (s *LateLandingSink) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint) error {
+	s.mu.Lock()
+	wait := s.waited < s.Abandon
+	if wait {
+		s.waited++
+	}
+	s.mu.Unlock()
+	var paused <-chan time.Time // nil: wait for the context alone
+	if !wait {
+		paused = time.After(s.Pause)
+	}
 	select {
-	case <-time.After(s.Pause):
+	case <-paused:
 		return s.Sink.InsertTouchpoints(ctx, rows)
 	case <-ctx.Done():
 	}
