@@ -44,57 +44,46 @@ func (s *Store) InsertTouchpoints(ctx context.Context, rows []schemas.Touchpoint
 		return fmt.Errorf("prepare insert of %d touchpoints: %w", len(rows), err)
 	}
 	defer b.Abort()
-	n := len(rows)
-	strs := func(f func(*schemas.Touchpoint) string) []string {
-		col := make([]string, n)
-		for i := range rows {
-			col[i] = f(&rows[i])
-		}
-		return col
-	}
-	times := func(f func(*schemas.Touchpoint) time.Time) []time.Time {
-		col := make([]time.Time, n)
-		for i := range rows {
-			col[i] = f(&rows[i])
-		}
-		return col
-	}
-	ms, late, partition, offset, version := make([]int64, n), make([]uint8, n), make([]int32, n), make([]int64, n), make([]uint64, n)
-	for i := range rows {
-		r := &rows[i]
-		ms[i], late[i], partition[i], offset[i], version[i] = r.Timestamp.UnixMilli(), boolUInt8(r.Late), r.KafkaPartition, r.KafkaOffset, r.Version
-	}
 	// In the order of insertTouchpoints' column list.
 	cols := []any{
-		strs(func(r *schemas.Touchpoint) string { return r.MessageID }),
-		strs(func(r *schemas.Touchpoint) string { return r.CustomerID }),
-		strs(func(r *schemas.Touchpoint) string { return r.AnonymousID }),
-		strs(func(r *schemas.Touchpoint) string { return r.UserID }),
-		strs(func(r *schemas.Touchpoint) string { return r.Type }),
-		strs(func(r *schemas.Touchpoint) string { return r.Event }),
-		strs(func(r *schemas.Touchpoint) string { return r.Channel }),
-		times(func(r *schemas.Touchpoint) time.Time { return r.Timestamp }),
-		ms,
-		times(func(r *schemas.Touchpoint) time.Time { return r.ReceivedAt }),
-		strs(func(r *schemas.Touchpoint) string { return r.JourneyID }),
-		strs(func(r *schemas.Touchpoint) string { return r.SessionID }),
-		late,
-		strs(func(r *schemas.Touchpoint) string { return r.Properties }),
-		strs(func(r *schemas.Touchpoint) string { return r.Context }),
-		strs(func(r *schemas.Touchpoint) string { return r.Source }),
-		partition,
-		offset,
-		version,
+		column(rows, func(r *schemas.Touchpoint) string { return r.MessageID }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.CustomerID }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.AnonymousID }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.UserID }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Type }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Event }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Channel }),
+		column(rows, func(r *schemas.Touchpoint) time.Time { return r.Timestamp }),
+		column(rows, func(r *schemas.Touchpoint) int64 { return r.Timestamp.UnixMilli() }),
+		column(rows, func(r *schemas.Touchpoint) time.Time { return r.ReceivedAt }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.JourneyID }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.SessionID }),
+		column(rows, func(r *schemas.Touchpoint) uint8 { return boolUInt8(r.Late) }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Properties }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Context }),
+		column(rows, func(r *schemas.Touchpoint) string { return r.Source }),
+		column(rows, func(r *schemas.Touchpoint) int32 { return r.KafkaPartition }),
+		column(rows, func(r *schemas.Touchpoint) int64 { return r.KafkaOffset }),
+		column(rows, func(r *schemas.Touchpoint) uint64 { return r.Version }),
 	}
 	for i, col := range cols {
 		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("append column %d of %d touchpoints: %w", i, n, err)
+			return fmt.Errorf("append column %d of %d touchpoints: %w", i, len(rows), err)
 		}
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("insert %d touchpoints: %w", len(rows), err)
 	}
 	return nil
+}
+
+// column is one field of every row, in row order: a batch column.
+func column[R, T any](rows []R, field func(*R) T) []T {
+	col := make([]T, len(rows))
+	for i := range rows {
+		col[i] = field(&rows[i])
+	}
+	return col
 }
 
 // InsertJourneys writes journey rows in one batch.

@@ -35,7 +35,7 @@ func benchTouchpoints(n int, run int) []schemas.Touchpoint {
 // insertTouchpointsRowWise is how InsertTouchpoints filled its batch
 // before it went column by column: the baseline of the benchmark.
 func insertTouchpointsRowWise(ctx context.Context, s *store.Store, rows []schemas.Touchpoint) error {
-	b, err := s.Conn().PrepareBatch(ctx, `INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel, timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source, kafka_partition, kafka_offset, version)`)
+	b, err := s.Conn().PrepareBatch(ctx, store.InsertStatements()["touchpoints"])
 	if err != nil {
 		return err
 	}
