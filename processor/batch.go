@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -426,13 +427,9 @@ func (p *Processor) write(ctx context.Context, out *output) error {
 		{"journeys", len(out.journeys), func() error { return p.store.InsertJourneys(ctx, out.journeys) }},
 		{"friction_flags", len(out.flags), func() error { return p.store.InsertFlags(ctx, out.flags) }},
 		{"sessions", len(out.sessions), func() error { return p.store.InsertSessions(ctx, sessionRows(out.sessions)) }},
+		// Last: a profile is derived from the touchpoints as stored.
+		{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out) }},
 	}
-	// Last: a profile is derived from the touchpoints as stored.
-	steps = append(steps, struct {
-		table string
-		rows  int
-		fn    func() error
-	}{"customers", len(out.profiles), func() error { return p.writeProfiles(ctx, out) }})
 	for _, s := range steps {
 		if s.rows == 0 {
 			continue
@@ -533,10 +530,10 @@ func inEventOrder(tps []schemas.Touchpoint) []schemas.Touchpoint {
 		if c := strings.Compare(a.MessageID, b.MessageID); c != 0 {
 			return c
 		}
-		if a.KafkaPartition != b.KafkaPartition {
-			return int(a.KafkaPartition - b.KafkaPartition)
+		if c := cmp.Compare(a.KafkaPartition, b.KafkaPartition); c != 0 {
+			return c
 		}
-		return int(a.KafkaOffset - b.KafkaOffset)
+		return cmp.Compare(a.KafkaOffset, b.KafkaOffset)
 	})
 	sorted := make([]schemas.Touchpoint, len(tps))
 	for i, j := range idx {
