@@ -47,12 +47,16 @@ type Driver struct {
 	// Client defaults to one with a 10 s timeout.
 	Client *http.Client
 
-	acked atomic.Int64
+	acked, failed atomic.Int64
 }
 
 // Acknowledged is how many events a 200 acknowledged so far, for tests
 // that inject a fault part way through the traffic.
 func (d *Driver) Acknowledged() int { return int(d.acked.Load()) }
+
+// Failed is how many requests failed (and were retried) so far, for tests
+// that wait for a fault to reach the senders.
+func (d *Driver) Failed() int { return int(d.failed.Load()) }
 
 // Ledger is what the senders know: every messageId put on the wire, those a
 // 200 acknowledged, and those ingest's answer listed as rejected.
@@ -216,6 +220,7 @@ func (d *Driver) post(ctx context.Context, l *Ledger, batch []any, skew time.Dur
 		}
 		l.Failures++
 		l.mu.Unlock()
+		d.failed.Add(1)
 		if errors.As(err, new(refusedError)) {
 			return err
 		}

@@ -29,14 +29,20 @@ func TestIngestKilledMidBatchSendersRetryWithTheSameMessageIDs(t *testing.T) {
 	r.process(nil, nil)
 	d := driver(r.url)
 	d.Concurrency = 8
+	// Paced, so that the traffic spans the kills: on a quiet machine the
+	// unpaced senders were done before the first kill, and no request met
+	// a dead ingest.
+	d.Pause = scaled(300*time.Millisecond, 50*time.Millisecond)
 	sent := make(chan *Ledger, 1)
 	go func() { sent <- r.send(d, customers) }()
 	kills := scaled(2, 10)
 	for k := range kills {
 		at := (k + 1) * events(customers) / (kills + 2)
 		waitFor(t, 60*time.Second, "acknowledgements before the kill", func() bool { return d.Acknowledged() >= at })
+		failed := d.Failed()
 		in.Kill()
-		time.Sleep(200 * time.Millisecond)
+		// Down until a sender met it: every kill reaches the senders.
+		waitFor(t, 60*time.Second, "a request to fail against the killed ingest", func() bool { return d.Failed() > failed })
 		if err := in.Restart(addr); err != nil {
 			t.Fatal(err)
 		}
