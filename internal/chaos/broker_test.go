@@ -42,9 +42,10 @@ func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 			r.url = r.startIngest()
 			d := driver(r.url)
 			kills := scaled(1, 4)
-			restart := func() {
+			restart := func(downUntil func() bool) {
 				b.Kill()
 				time.Sleep(500 * time.Millisecond)
+				waitFor(t, 60*time.Second, "the killed broker to reach the senders", downUntil)
 				if err := b.Restart(addr); err != nil {
 					t.Fatal(err)
 				}
@@ -52,12 +53,17 @@ func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 			var l *Ledger
 			if during == "ingest" {
 				r.process(nil, nil)
+				// Paced, and the broker down until a request failed
+				// against it: unpaced, the senders could be done before
+				// the kill on a quiet machine.
+				d.Pause = scaled(300*time.Millisecond, 50*time.Millisecond)
 				sent := make(chan *Ledger, 1)
 				go func() { sent <- r.send(d, customers) }()
 				for k := range kills {
 					at := (k + 1) * events(customers) / (kills + 2)
 					waitFor(t, 60*time.Second, "acknowledgements before the kill", func() bool { return d.Acknowledged() >= at })
-					restart()
+					failed := d.Failed()
+					restart(func() bool { return d.Failed() > failed })
 				}
 				l = <-sent
 			} else {
@@ -66,7 +72,7 @@ func TestBrokerKilledAndRestartedLosesNoAcknowledgedEvent(t *testing.T) {
 				for k := range kills {
 					at := (k + 1) * len(l.Acked) / (kills + 2)
 					waitFor(t, 60*time.Second, "touchpoints stored before the kill", func() bool { return r.stored() >= at })
-					restart()
+					restart(func() bool { return true })
 				}
 			}
 			res, got := r.settle(l)
