@@ -34,6 +34,15 @@ type Config struct {
 	// to MaxRetryBackoff. Defaults 200ms and 10s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// FetchMaxBytes is how many bytes each partition's fetch asks the
+	// broker for; default 1 MiB (Kafka's max.partition.fetch.bytes). A
+	// record batch larger than this still arrives whole: brokers return
+	// at least the first batch whatever the limit (Kafka since 0.10.1,
+	// KIP-74; TestARecordBatchLargerThanTheFetchLimitIsConsumed). The
+	// processor benchmark gave 91-104k events/s at 1 MiB against 80-90k
+	// at 16 MiB in alternating runs (BENCHMARKS.md, 2026-11-23): a large
+	// response is assembled in fresh memory on both sides.
+	FetchMaxBytes int
 	// IdleCloseInterval is how often journeys that went idle are closed
 	// while no records arrive; default 10s.
 	IdleCloseInterval time.Duration
@@ -47,6 +56,9 @@ type Config struct {
 	// Sessions configures web and app sessions.
 	Sessions session.Config
 }
+
+// DefaultFetchMaxBytes is the default of Config.FetchMaxBytes.
+const DefaultFetchMaxBytes = 1 << 20
 
 // DefaultLateness is the default of Config.Lateness.
 const DefaultLateness = 6 * time.Hour
@@ -80,6 +92,9 @@ func (c *Config) setDefaults() {
 	if c.MaxRetryBackoff == 0 {
 		c.MaxRetryBackoff = 10 * time.Second
 	}
+	if c.FetchMaxBytes == 0 {
+		c.FetchMaxBytes = DefaultFetchMaxBytes
+	}
 	if c.IdleCloseInterval == 0 {
 		c.IdleCloseInterval = 10 * time.Second
 	}
@@ -102,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("processor: batch size %d, want at least 1", c.BatchSize))
+	}
+	if c.FetchMaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("processor: fetch max bytes %d, want at least 1", c.FetchMaxBytes))
 	}
 	if c.Lateness < 0 {
 		errs = append(errs, fmt.Errorf("processor: lateness %s is negative", c.Lateness))

@@ -19,6 +19,7 @@ func TestConfigValidate(t *testing.T) {
 		{"defaults with a broker", func(*processor.Config) {}, ""},
 		{"no brokers", func(c *processor.Config) { c.Brokers = nil }, "no Kafka brokers"},
 		{"batch size zero", func(c *processor.Config) { c.BatchSize = 0 }, "batch size 0"},
+		{"fetch max bytes zero", func(c *processor.Config) { c.FetchMaxBytes = 0 }, "fetch max bytes 0"},
 		{"negative batch wait", func(c *processor.Config) { c.BatchWait = -time.Second }, "batch wait -1s is negative"},
 		{"negative inactivity timeout", func(c *processor.Config) { c.Journey.InactivityTimeout = -time.Hour }, "inactivity timeout"},
 	}

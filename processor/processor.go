@@ -217,7 +217,7 @@ func (p *Processor) fetch(ctx context.Context, a kafka.PartitionAssignment, reco
 		Topic:     p.cfg.Topic,
 		Partition: a.ID,
 		MinBytes:  1,
-		MaxBytes:  16 << 20,
+		MaxBytes:  p.cfg.FetchMaxBytes,
 		MaxWait:   100 * time.Millisecond,
 	})
 	defer r.Close()

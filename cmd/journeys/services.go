@@ -118,6 +118,7 @@ func runProcess(ctx context.Context, args []string, _ io.Writer, log *slog.Logge
 	fs.StringVar(&cfg.Topic, "topic", cfg.Topic, "Kafka topic of touchpoints")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "records per ClickHouse insert batch")
 	fs.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "longest wait for a batch to fill")
+	fs.IntVar(&cfg.FetchMaxBytes, "fetch-max-bytes", cfg.FetchMaxBytes, "bytes asked per partition per fetch (a larger record batch still arrives whole)")
 	fs.DurationVar(&cfg.Lateness, "lateness", cfg.Lateness, "how much older than a customer's latest touchpoint a touchpoint may be and still be placed in event-time order; older ones are stored marked late")
 	cfg.Journey.RegisterFlags(fs)
 	migrate := fs.Bool("migrate", true, "apply ClickHouse migrations at start")
