@@ -513,7 +513,9 @@ func sessionRows(m map[string]schemas.Session) []schemas.Session {
 // and log position: a total order, so the result does not depend on the
 // order records came in. It sorts positions, not the touchpoints
 // themselves, which are a few hundred bytes each: moving those was a tenth
-// of a batch's time.
+// of a batch's time. The touchpoints are then put in that order in place,
+// each moved once along the permutation's cycles: a sorted copy was a
+// batch-sized allocation (30 MB for 100,000 touchpoints) every batch.
 func inEventOrder(tps []schemas.Touchpoint) []schemas.Touchpoint {
 	idx := make([]int32, len(tps))
 	for i := range idx {
@@ -535,9 +537,24 @@ func inEventOrder(tps []schemas.Touchpoint) []schemas.Touchpoint {
 		}
 		return cmp.Compare(a.KafkaOffset, b.KafkaOffset)
 	})
-	sorted := make([]schemas.Touchpoint, len(tps))
-	for i, j := range idx {
-		sorted[i] = tps[j]
+	// Position i takes the touchpoint at idx[i]; a done position points
+	// at itself.
+	for start := range idx {
+		if idx[start] == int32(start) {
+			continue
+		}
+		held := tps[start]
+		at := start
+		for {
+			from := int(idx[at])
+			idx[at] = int32(at)
+			if from == start {
+				tps[at] = held
+				break
+			}
+			tps[at] = tps[from]
+			at = from
+		}
 	}
-	return sorted
+	return tps
 }
