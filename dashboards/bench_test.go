@@ -1,46 +1,24 @@
-package dashboards
+package dashboards_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"regexp"
-	"sort"
-	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/journeys/journeys/internal/chtest"
+	"github.com/journeys/journeys/internal/dashbench"
 	"github.com/journeys/journeys/store"
 )
 
-// The benchmark's data: a month of touchpoints in journeys, as the pipeline
-// writes them, generated inside ClickHouse.
-const (
-	benchTouchpoints = 10_000_000
-	benchJourneys    = 1_500_000
-	benchCustomers   = 250_000
-	// benchChunk rows go in one INSERT, so that tables have several parts
-	// as live ones do.
-	benchChunk = 1_000_000
-	// benchRuns is how often each panel query runs.
-	benchRuns = 20
-	// benchBudget is the p95 each panel must stay below.
-	benchBudget = 500 * time.Millisecond
-)
-
-var benchMonth = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-
 // BenchmarkDashboardQueries loads 10 million touchpoints, 1.5 million
 // journeys with their paths, friction flags and sessions into a throwaway
-// ClickHouse, then runs every panel and variable query of every dashboard
-// over the whole month, benchRuns times each, with variables at their
-// defaults (the customer dashboard on one real customer) and the interval
-// Grafana picks for a month on a ~1000 px panel (1h). It reports p50 and p95
-// per panel and fails a panel whose p95 exceeds 500 ms. Run:
+// ClickHouse 18.16, then runs every panel and variable query of every
+// dashboard over the whole month (package dashbench) and fails a panel
+// whose p95 exceeds 500 ms. Run:
 //
 //	go test -run '^$' -bench DashboardQueries -benchtime 1x -timeout 30m ./dashboards/
 //
@@ -48,129 +26,53 @@ var benchMonth = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 // expression on the panel names the table prints (e.g. 'journeys/5 |
 // friction/[567] '), and $JOURNEYS_BENCH_DATABASE names a database to load
 // once and keep: a later run that finds it loaded migrates it (new
-// migrations backfill their tables) and skips the load.
+// migrations backfill their tables) and skips the load. The same
+// benchmark on ClickHouse 26.5 is internal/modernch's
+// BenchmarkDashboardQueriesModern.
 func BenchmarkDashboardQueries(b *testing.B) {
 	ctx := context.Background()
 	only, err := regexp.Compile(os.Getenv("JOURNEYS_BENCH_PANELS"))
 	if err != nil {
 		b.Fatalf("JOURNEYS_BENCH_PANELS: %v", err)
 	}
-	conn := benchConn(ctx, b)
+	db := benchConn(ctx, b)
 	start := time.Now()
-	if loaded(ctx, b, conn) {
-		b.Logf("benchmark data already loaded")
-	} else {
-		loadBenchData(ctx, b, conn)
-		b.Logf("loaded %d touchpoints, %d journeys in %s", benchTouchpoints, benchJourneys, time.Since(start).Round(time.Second))
-	}
-
-	ds, err := Load()
-	if err != nil {
+	loaded, err := dashbench.Loaded(ctx, db)
+	switch {
+	case err != nil:
 		b.Fatal(err)
+	case loaded:
+		b.Logf("benchmark data already loaded")
+	default:
+		if err := dashbench.Load(ctx, db, b.Logf); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("loaded %d touchpoints, %d journeys in %s", dashbench.Touchpoints, dashbench.Journeys, time.Since(start).Round(time.Second))
 	}
-	r := TimeRange{From: benchMonth, To: benchMonth.AddDate(0, 1, 0).Add(-time.Second), Interval: time.Hour}
-	type result struct {
-		name     string
-		p50, p95 time.Duration
-		rows     int
-	}
-	var results []result
+	var results []dashbench.Result
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		results = results[:0]
-		for _, d := range ds {
-			for _, q := range append(d.VariableQueries(), d.Queries()...) {
-				if definesVariable(d, "customer_id") {
-					q = q.With("customer_id", "c-123")
-				}
-				name := fmt.Sprintf("%s/%d %s %s", strings.TrimSuffix(d.File, ".json"), q.PanelID, q.PanelTitle, q.RefID)
-				if !only.MatchString(name) {
-					continue
-				}
-				sql, err := q.Expand(r)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var took []time.Duration
-				rows := 0
-				// A panel far over budget stops after three runs, so that
-				// measuring a slow schema does not take an hour.
-				for run := 0; run < benchRuns && (run < 3 || took[0] < 4*benchBudget); run++ {
-					t0 := time.Now()
-					n, err := countRows(ctx, conn, sql)
-					if err != nil {
-						b.Fatalf("%s: %v\n%s", name, err, sql)
-					}
-					took = append(took, time.Since(t0))
-					rows = n
-				}
-				sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-				results = append(results, result{name: name, p50: percentile(took, 50), p95: percentile(took, 95), rows: rows})
-			}
+		if results, err = dashbench.Run(ctx, db, only); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "panel\tp50 ms\tp95 ms\trows\t")
+	dashbench.Print(os.Stdout, results)
 	for _, res := range results {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t\n", res.name, res.p50.Milliseconds(), res.p95.Milliseconds(), res.rows)
-		metric := strings.NewReplacer(" ", "_", "/", "_").Replace(res.name)
-		b.ReportMetric(float64(res.p95.Microseconds())/1000, metric+"_p95_ms")
-		if res.p95 > benchBudget {
-			b.Errorf("%s: p95 %s is above %s", res.name, res.p95.Round(time.Millisecond), benchBudget)
+		b.ReportMetric(float64(res.P95.Microseconds())/1000, res.Metric())
+		if res.P95 > dashbench.Budget {
+			b.Errorf("%s: p95 %s is above %s", res.Name, res.P95.Round(time.Millisecond), dashbench.Budget)
 		}
 	}
-	w.Flush()
 }
 
-// benchConn opens a fresh database dropped at the end, or the database
-// $JOURNEYS_BENCH_DATABASE names, migrated and kept.
-func benchConn(ctx context.Context, b *testing.B) driver.Conn {
-	b.Helper()
-	name := os.Getenv("JOURNEYS_BENCH_DATABASE")
-	if name == "" {
-		return chtest.Open(b).Conn()
-	}
-	cfg := store.Config{Addr: chtest.Addr(b), Database: name}
-	if _, err := store.Migrate(ctx, cfg); err != nil {
-		b.Fatalf("migrate %s: %v", name, err)
-	}
-	s, err := store.Open(ctx, cfg)
-	if err != nil {
-		b.Fatalf("open %s: %v", name, err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s.Conn()
-}
+// conn is a clickhouse-go connection as the benchmark's DB.
+type conn struct{ driver.Conn }
 
-// loaded tells whether the benchmark's data is there already: the sessions
-// go in last. A load cut short is an error, not something to add to.
-func loaded(ctx context.Context, b *testing.B, conn driver.Conn) bool {
-	b.Helper()
-	var touchpoints, sessions uint64
-	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM touchpoints), (SELECT count() FROM sessions)").Scan(&touchpoints, &sessions); err != nil {
-		b.Fatalf("count loaded rows: %v", err)
-	}
-	switch {
-	case touchpoints == 0:
-		return false
-	case sessions < 2*benchJourneys:
-		b.Fatalf("the benchmark database holds %d touchpoints and %d sessions: a load was cut short; drop it", touchpoints, sessions)
-	}
-	return true
-}
+func (c conn) Exec(ctx context.Context, sql string) error { return c.Conn.Exec(ctx, sql) }
 
-// percentile of sorted durations, nearest rank.
-func percentile(sorted []time.Duration, p int) time.Duration {
-	i := (p*len(sorted)+99)/100 - 1
-	if i < 0 {
-		i = 0
-	}
-	return sorted[i]
-}
-
-func countRows(ctx context.Context, conn driver.Conn, sql string) (int, error) {
-	rows, err := conn.Query(ctx, sql)
+func (c conn) Rows(ctx context.Context, sql string) (int, error) {
+	rows, err := c.Conn.Query(ctx, sql)
 	if err != nil {
 		return 0, err
 	}
@@ -182,175 +84,28 @@ func countRows(ctx context.Context, conn driver.Conn, sql string) (int, error) {
 	return n, rows.Err()
 }
 
-// loadBenchData generates the month with INSERT … SELECT from numbers().
-// Journey j belongs to customer j mod benchCustomers and holds the
-// touchpoints n with n mod benchJourneys = j, the k-th of them (k = n div
-// benchJourneys) at started_at + k·step; its path is those touchpoints'
-// events, so journeys and touchpoints agree. Two in five journeys convert
-// (their last touchpoint is a purchase), two in five are abandoned, one is
-// open. A journey's channels are its touchpoints' channels with a repeat
-// of the previous one left out: its channel_sequence, used as its channels
-// too (which are in order of first use in the pipeline's rows). One touchpoint in twenty and one journey in four are written twice
-// (an older version, then the current one), and one journey and flag in a
-// hundred is retracted, so that FINAL has work to do.
-func loadBenchData(ctx context.Context, b *testing.B, conn driver.Conn) {
+func (c conn) Count(ctx context.Context, sql string) (uint64, error) {
+	var n uint64
+	err := c.Conn.QueryRow(ctx, sql).Scan(&n)
+	return n, err
+}
+
+// benchConn opens a fresh database dropped at the end, or the database
+// $JOURNEYS_BENCH_DATABASE names, migrated and kept.
+func benchConn(ctx context.Context, b *testing.B) conn {
 	b.Helper()
-	monthStart := benchMonth.Unix()
-	J := benchJourneys
-	// Expressions of a journey number j and a touchpoint index k.
-	started := fmt.Sprintf("toUInt32(%d + cityHash64(j, 1) %% (27 * 86400))", monthStart)
-	step := "toUInt32(60 + cityHash64(j, 2) % 7200)"
-	count := fmt.Sprintf("toUInt32(intDiv(%d - 1 - j, %d) + 1)", benchTouchpoints, J)
-	status := "multiIf(cityHash64(j, 3) % 5 < 2, 'converted', cityHash64(j, 3) % 5 < 4, 'abandoned', 'open')"
-	// kindTable maps cityHash64(j, k) % 100 to a touchpoint kind (an index
-	// into events and channels): 40% product pages, 8% help pages, 12% app
-	// screens, 8% emails, 8% calls, 7% chats, 5% store visits, 5% social
-	// posts, 4% tickets, 3% community reviews.
-	var kinds []string
-	for h := 0; h < 100; h++ {
-		kd := 10
-		for i, upto := range []int{40, 48, 60, 68, 76, 83, 88, 93, 97} {
-			if h < upto {
-				kd = i + 1
-				break
-			}
-		}
-		kinds = append(kinds, fmt.Sprint(kd))
+	name := os.Getenv("JOURNEYS_BENCH_DATABASE")
+	if name == "" {
+		return conn{chtest.Open(b).Conn()}
 	}
-	kindTable := "[" + strings.Join(kinds, ", ") + "]"
-	events := "['page', 'page', 'screen', 'email', 'call', 'chat', 'visit', 'post', 'ticket', 'review']"
-	channels := "['web', 'web', 'app', 'email', 'phone', 'chat', 'store', 'social', 'email', 'community']"
-	// kindOf(k) is the kind of the k-th touchpoint of journey j, 0 for a purchase.
-	kindOf := func(k string) string {
-		return fmt.Sprintf("if(%s = 'converted' AND %s = %s - 1, 0, %s[cityHash64(j, %s) %% 100 + 1])", status, k, count, kindTable, k)
+	cfg := store.Config{Addr: chtest.Addr(b), Database: name}
+	if _, err := store.Migrate(ctx, cfg); err != nil {
+		b.Fatalf("migrate %s: %v", name, err)
 	}
-	exec := func(what, sql string) {
-		b.Helper()
-		t0 := time.Now()
-		if err := conn.Exec(ctx, sql); err != nil {
-			b.Fatalf("%s: %v\n%s", what, err, sql)
-		}
-		b.Logf("%s: %s", what, time.Since(t0).Round(time.Millisecond))
+	s, err := store.Open(ctx, cfg)
+	if err != nil {
+		b.Fatalf("open %s: %v", name, err)
 	}
-
-	for from := 0; from < benchTouchpoints; from += benchChunk {
-		exec(fmt.Sprintf("touchpoints %d–%d", from, from+benchChunk), fmt.Sprintf(`
-INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel,
-    timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source,
-    kafka_partition, kafka_offset, version)
-SELECT
-    concat('m-', toString(n)) AS message_id,
-    concat('c-', toString(j %% %[3]d)) AS customer_id,
-    concat('a-', toString(j %% %[3]d)) AS anonymous_id,
-    customer_id AS user_id,
-    if(kd = 1 OR kd = 2, 'page', if(kd = 3, 'screen', 'track')) AS type,
-    if(kd = 0, 'purchase', %[4]s[kd]) AS event,
-    if(kd = 0, 'web', %[5]s[kd]) AS channel,
-    toDateTime(%[6]s + k * %[7]s) AS timestamp,
-    toInt64(toUInt32(timestamp)) * 1000 + n %% 1000 AS timestamp_ms,
-    timestamp AS received_at,
-    concat('j-', toString(j)) AS journey_id,
-    if(channel IN ('web', 'app'), concat('s-', toString(j), '-', toString(intDiv(k, 3))), '') AS session_id,
-    0 AS late,
-    multiIf(
-        kd = 0, concat('{"order_id":"o-', toString(j), '","revenue":', toString(20 + cityHash64(j, 4) %% 200), ',"currency":"EUR"}'),
-        kd = 1, concat('{"path":"/products/p', toString(h2 %% 500), '","title":"Product"}'),
-        kd = 2, concat('{"path":"', ['/help/returns', '/contact', '/support/order', '/faq'][h2 %% 4 + 1], '","title":"Help"}'),
-        kd = 5, concat('{"wait_seconds":', toString(h2 %% 900), ',"duration_seconds":300,"topic":"', ['billing', 'delivery', 'returns'][h2 %% 3 + 1], '","direction":"inbound"}'),
-        kd IN (4, 6, 9), concat('{"topic":"', ['billing', 'delivery', 'returns'][h2 %% 3 + 1], '","direction":"', if(kd = 4 AND h2 %% 4 != 0, 'outbound', 'inbound'), '"}'),
-        '{}') AS properties,
-    '{"ip":"203.0.113.7"}' AS context,
-    'bench' AS source,
-    toInt32(j %% 12) AS kafka_partition,
-    toInt64(n) AS kafka_offset,
-    toUInt64(1) AS version
-FROM
-(
-    SELECT
-        n, j, k,
-        cityHash64(n, 9) %% 1000 AS h2,
-        %[8]s AS kd
-    FROM
-    (
-        SELECT number + %[1]d AS n, n %% %[2]d AS j, intDiv(n, %[2]d) AS k
-        FROM system.numbers LIMIT %[9]d
-    )
-)`, from, J, benchCustomers, events, channels, started, step, kindOf("k"), benchChunk))
-	}
-	// Every twentieth touchpoint again, as the processor rewrites one (a
-	// newer version, here with the same values).
-	exec("touchpoint rewrites", `
-INSERT INTO touchpoints (message_id, customer_id, anonymous_id, user_id, type, event, channel,
-    timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source,
-    kafka_partition, kafka_offset, version)
-SELECT message_id, customer_id, anonymous_id, user_id, type, event, channel,
-    timestamp, timestamp_ms, received_at, journey_id, session_id, late, properties, context, source,
-    kafka_partition, kafka_offset + 1, version + 1
-FROM touchpoints
-WHERE cityHash64(message_id) % 20 = 0`)
-
-	journeySQL := func(what, where, version, statusExpr string) {
-		exec(what, fmt.Sprintf(`
-INSERT INTO journeys (journey_id, customer_id, started_at, ended_at, status, touchpoints, channels, path,
-    channel_sequence, friction_count, revenue, retracted, version)
-SELECT
-    concat('j-', toString(j)) AS journey_id,
-    concat('c-', toString(j %% %[2]d)) AS customer_id,
-    toDateTime(%[3]s) AS started_at,
-    toDateTime(%[3]s + (cnt - 1) * %[4]s) AS ended_at,
-    %[5]s AS status,
-    cnt AS touchpoints,
-    arrayFilter((c, i) -> i = 1 OR c != chans[i - 1], chans, arrayEnumerate(chans)) AS channels,
-    arrayMap(kd -> if(kd = 0, 'purchase', %[6]s[kd]), kinds) AS path,
-    channels AS channel_sequence,
-    toUInt32(j %% 5 = 0) AS friction_count,
-    if(status = 'converted', toFloat64(20 + cityHash64(j, 4) %% 200), 0) AS revenue,
-    toUInt8(cityHash64(j, 5) %% 100 = 0) AS retracted,
-    toUInt64(%[8]s) AS version
-FROM
-(
-    SELECT j, %[9]s AS cnt,
-        arrayMap(k -> %[10]s, range(cnt)) AS kinds,
-        arrayMap(kd -> if(kd = 0, 'web', %[7]s[kd]), kinds) AS chans
-    FROM (SELECT number AS j FROM system.numbers LIMIT %[1]d)
-    WHERE %[11]s
-)`, J, benchCustomers, started, step, statusExpr, events, channels, version, count, kindOf("k"), where))
-	}
-	// A quarter of the journeys first as an older open version, then all
-	// of them as they stand.
-	journeySQL("journeys, older open versions", "j % 4 = 0", "1", "'open'")
-	journeySQL("journeys", "1", "2", status)
-
-	exec("friction flags", fmt.Sprintf(`
-INSERT INTO friction_flags (flag_id, rule, customer_id, journey_id, occurred_at, detected_at, severity,
-    evidence, details, retracted, version)
-SELECT
-    concat('f-', toString(j)) AS flag_id,
-    ['help_page_then_call', 'repeat_contact_same_topic', 'promise_not_kept', 'repeated_calls_before_purchase', 'long_wait'][cityHash64(j, 6) %% 5 + 1] AS rule,
-    concat('c-', toString(j %% %[2]d)) AS customer_id,
-    concat('j-', toString(j)) AS journey_id,
-    toDateTime(%[3]s + %[4]s) AS occurred_at,
-    occurred_at + 60 AS detected_at,
-    ['info', 'warning', 'critical'][cityHash64(j, 7) %% 3 + 1] AS severity,
-    [concat('m-', toString(j)), concat('m-', toString(j + %[1]d))] AS evidence,
-    if(rule = 'promise_not_kept', concat('{"promise_id":"p-', toString(j), '"}'), '{}') AS details,
-    toUInt8(cityHash64(j, 8) %% 50 = 0) AS retracted,
-    toUInt64(1) AS version
-FROM (SELECT number * 5 AS j FROM system.numbers LIMIT %[5]d)`, J, benchCustomers, started, step, J/5))
-
-	exec("sessions", fmt.Sprintf(`
-INSERT INTO sessions (session_id, customer_id, channel, started_at, ended_at, touchpoints, page_views,
-    entry_page, exit_page, version)
-SELECT
-    concat('s-', toString(j), '-', toString(s)) AS session_id,
-    concat('c-', toString(j %% %[2]d)) AS customer_id,
-    'web' AS channel,
-    toDateTime(%[3]s + s * 3 * %[4]s) AS started_at,
-    started_at + 2 * %[4]s AS ended_at,
-    toUInt32(3) AS touchpoints,
-    toUInt32(2) AS page_views,
-    '/products/p1' AS entry_page,
-    '/help/returns' AS exit_page,
-    toUInt64(1) AS version
-FROM (SELECT number %% %[1]d AS j, intDiv(number, %[1]d) AS s FROM system.numbers LIMIT %[5]d)`, J, benchCustomers, started, step, 2*J))
+	b.Cleanup(func() { s.Close() })
+	return conn{s.Conn()}
 }

@@ -62,7 +62,7 @@ SELECT '%s', '%s', toDateTime(%d), toDateTime(%d), '%s', 1, ['web'], ['page'], 0
 	r := TimeRange{From: day.Add(-24 * time.Hour), To: day.Add(24 * time.Hour), Interval: time.Hour}
 	checked := 0
 	for _, d := range ds {
-		if !definesVariable(d, "customer_id") {
+		if !d.DefinesVariable("customer_id") {
 			continue
 		}
 		for _, q := range d.Queries() {

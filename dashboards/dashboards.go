@@ -39,6 +39,17 @@ type Dashboard struct {
 	Variables     []Variable
 }
 
+// DefinesVariable tells whether the dashboard has a template variable of
+// that name.
+func (d Dashboard) DefinesVariable(name string) bool {
+	for _, v := range d.Variables {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Panel is one panel; rows nest their collapsed panels in Panels.
 type Panel struct {
 	ID         int            `json:"id"`

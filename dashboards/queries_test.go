@@ -47,7 +47,7 @@ func TestDashboardQueriesOnClickHouse(t *testing.T) {
 			continue
 		}
 		for _, q := range append(d.VariableQueries(), d.Queries()...) {
-			if definesVariable(d, "customer_id") {
+			if d.DefinesVariable("customer_id") {
 				q = q.With("customer_id", "c1")
 			}
 			sql, err := q.Expand(r)
@@ -285,15 +285,6 @@ func insertFixture(ctx context.Context, t *testing.T, conn driver.Conn) {
 	if err := b.Send(); err != nil {
 		t.Fatalf("insert friction flags: %v", err)
 	}
-}
-
-func definesVariable(d Dashboard, name string) bool {
-	for _, v := range d.Variables {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // runQuery returns every row, each value scanned into its column's Go type.

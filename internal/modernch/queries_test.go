@@ -70,7 +70,7 @@ func dashboardQueriesAgree(t *testing.T, p pair) {
 		}
 		for _, c := range choices {
 			for _, q := range append(d.VariableQueries(), d.Queries()...) {
-				if definesVariable(d, "customer_id") {
+				if d.DefinesVariable("customer_id") {
 					q = q.With("customer_id", "c1")
 				}
 				what := fmt.Sprintf("%s panel %d %q %s", d.File, q.PanelID, q.PanelTitle, q.RefID)
@@ -97,15 +97,6 @@ func dashboardQueriesAgree(t *testing.T, p pair) {
 		t.Errorf("only %d dashboard queries ran", n)
 	}
 	t.Logf("%d dashboard queries agree", n)
-}
-
-func definesVariable(d dashboards.Dashboard, name string) bool {
-	for _, v := range d.Variables {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // alertQueriesAgree runs every Grafana alert rule's
