@@ -55,6 +55,7 @@ func benchBatch(n int) []byte {
 const benchRetentionBytes = 1 << 20
 
 type benchTarget struct {
+	base   string // the server's URL
 	url    string
 	body   []byte
 	events int
@@ -82,16 +83,23 @@ func startBenchTargetOn(b *testing.B, batch int, addrs []string) *benchTarget {
 	}
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
-	tr := &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}
-	b.Cleanup(tr.CloseIdleConnections)
-	t := &benchTarget{client: &http.Client{Transport: tr}, events: batch}
-	if batch == 1 {
-		t.url, t.body = srv.URL+"/v1/track", []byte(benchEvent(1))
-	} else {
-		t.url, t.body = srv.URL+"/v1/batch", benchBatch(batch)
-	}
+	t := newBenchClient(srv.URL, batch)
+	b.Cleanup(t.client.CloseIdleConnections)
 	if err := t.send(); err != nil { // connect and warm the writer
 		b.Fatal(err)
+	}
+	return t
+}
+
+// newBenchClient sends the benchmark's request of batch events to the
+// tracking API at base.
+func newBenchClient(base string, batch int) *benchTarget {
+	tr := &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}
+	t := &benchTarget{client: &http.Client{Transport: tr}, events: batch, base: base}
+	if batch == 1 {
+		t.url, t.body = base+"/v1/track", []byte(benchEvent(1))
+	} else {
+		t.url, t.body = base+"/v1/batch", benchBatch(batch)
 	}
 	return t
 }
@@ -177,7 +185,10 @@ func BenchmarkIngestHTTP(b *testing.B) {
 //
 // The broker runs in this process (broker=inprocess, as in the other
 // benchmarks) and in a process of its own (broker=process, as Kafka does
-// in production), one after the other in the same run.
+// in production), one after the other in the same run; the third
+// placement also drives the load from a process of its own
+// (broker=process/clients=process), so that ingest's process holds ingest
+// alone, as it does in production.
 func BenchmarkIngestLatency(b *testing.B) {
 	placements := []struct {
 		name  string
@@ -194,6 +205,13 @@ func BenchmarkIngestLatency(b *testing.B) {
 				benchLatency(b, pl.start(b, s.batch), s.batch, s.clients)
 			})
 		}
+		b.Run(s.name+"/broker=process/clients=process", func(b *testing.B) {
+			t := startBenchTargetOn(b, s.batch, startBrokerProcess(b))
+			for range b.N {
+				r := runBenchClients(b, t.base, s.batch, s.clients)
+				reportLatency(b, r, s.batch)
+			}
+		})
 	}
 }
 
@@ -205,12 +223,28 @@ func benchLatency(b *testing.B, t *benchTarget, batch, clients int) {
 		failed.check(b, 0)
 		lat, achieved := t.fixedRate(peak/2, 5*time.Second, 4*clients, &failed)
 		failed.check(b, len(lat))
-		b.ReportMetric(peak*float64(batch), "peak_events/s")
-		b.ReportMetric(achieved*float64(batch), "driven_events/s")
-		b.ReportMetric(ms(percentile(lat, 0.50)), "p50_ms")
-		b.ReportMetric(ms(percentile(lat, 0.99)), "p99_ms")
-		b.ReportMetric(ms(percentile(lat, 0.999)), "p999_ms")
+		reportLatency(b, latencyOf(peak, achieved, lat), batch)
 	}
+}
+
+// latencyReport is what a latency run measured, in requests/s and
+// milliseconds.
+type latencyReport struct {
+	Peak, Achieved float64
+	P50, P99, P999 float64
+}
+
+func latencyOf(peak, achieved float64, lat []time.Duration) latencyReport {
+	return latencyReport{Peak: peak, Achieved: achieved,
+		P50: ms(percentile(lat, 0.50)), P99: ms(percentile(lat, 0.99)), P999: ms(percentile(lat, 0.999))}
+}
+
+func reportLatency(b *testing.B, r latencyReport, batch int) {
+	b.ReportMetric(r.Peak*float64(batch), "peak_events/s")
+	b.ReportMetric(r.Achieved*float64(batch), "driven_events/s")
+	b.ReportMetric(r.P50, "p50_ms")
+	b.ReportMetric(r.P99, "p99_ms")
+	b.ReportMetric(r.P999, "p999_ms")
 }
 
 // peak is the requests/s that clients sending back to back achieve.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,12 @@ import (
 	"github.com/journeys/journeys/internal/broker"
 )
 
+// clientsChildEnv makes the test binary drive BenchmarkIngestLatency's
+// load (peak, then half of it at a fixed rate) against the server its
+// value names ("URL batch clients") and print what it measured as JSON,
+// so that the clients' HTTP work and garbage are not in ingest's process.
+const clientsChildEnv = "JOURNEYS_INGEST_BENCH_CLIENTS"
+
 // brokerChildEnv makes the test binary serve the benchmarks' broker instead
 // of running tests: BenchmarkIngestLatency starts it as a process of its
 // own, as Kafka is in production, so that the broker's log (kfake keeps it
@@ -22,6 +29,9 @@ const brokerChildEnv = "JOURNEYS_INGEST_BENCH_BROKER"
 func TestMain(m *testing.M) {
 	if os.Getenv(brokerChildEnv) != "" {
 		os.Exit(serveBenchBroker())
+	}
+	if spec := os.Getenv(clientsChildEnv); spec != "" {
+		os.Exit(driveBenchClients(spec))
 	}
 	os.Exit(m.Run())
 }
@@ -74,4 +84,50 @@ func startBrokerProcess(b *testing.B) []string {
 		b.Fatalf("broker process gave no address: %v", err)
 	}
 	return strings.Split(strings.TrimSpace(line), ",")
+}
+
+// driveBenchClients is the clients' process: it measures as benchLatency
+// does and prints a latencyReport, or fails with the first failed request.
+func driveBenchClients(spec string) int {
+	var url string
+	var batch, clients int
+	if _, err := fmt.Sscan(spec, &url, &batch, &clients); err != nil {
+		fmt.Fprintf(os.Stderr, "bench clients: %s=%q: %v\n", clientsChildEnv, spec, err)
+		return 2
+	}
+	t := newBenchClient(url, batch)
+	var failed failures
+	peak := t.peak(clients, 3*time.Second, &failed)
+	if err := failed.Err(0); err != nil {
+		fmt.Fprintln(os.Stderr, "bench clients, peak:", err)
+		return 1
+	}
+	lat, achieved := t.fixedRate(peak/2, 5*time.Second, 4*clients, &failed)
+	if err := failed.Err(len(lat)); err != nil {
+		fmt.Fprintln(os.Stderr, "bench clients, half of peak:", err)
+		return 1
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(latencyOf(peak, achieved, lat)); err != nil {
+		fmt.Fprintln(os.Stderr, "bench clients:", err)
+		return 1
+	}
+	return 0
+}
+
+// runBenchClients runs the clients' process against the server at url and
+// returns what it measured.
+func runBenchClients(b *testing.B, url string, batch, clients int) latencyReport {
+	b.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", clientsChildEnv, url, batch, clients))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("clients process: %v", err)
+	}
+	var r latencyReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		b.Fatalf("clients process printed %q: %v", out, err)
+	}
+	return r
 }
