@@ -3,9 +3,7 @@ package dashboards_test
 import (
 	"context"
 	"os"
-	"regexp"
 	"testing"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -30,40 +28,7 @@ import (
 // benchmark on ClickHouse 26.5 is internal/modernch's
 // BenchmarkDashboardQueriesModern.
 func BenchmarkDashboardQueries(b *testing.B) {
-	ctx := context.Background()
-	only, err := regexp.Compile(os.Getenv("JOURNEYS_BENCH_PANELS"))
-	if err != nil {
-		b.Fatalf("JOURNEYS_BENCH_PANELS: %v", err)
-	}
-	db := benchConn(ctx, b)
-	start := time.Now()
-	loaded, err := dashbench.Loaded(ctx, db)
-	switch {
-	case err != nil:
-		b.Fatal(err)
-	case loaded:
-		b.Logf("benchmark data already loaded")
-	default:
-		if err := dashbench.Load(ctx, db, b.Logf); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("loaded %d touchpoints, %d journeys in %s", dashbench.Touchpoints, dashbench.Journeys, time.Since(start).Round(time.Second))
-	}
-	var results []dashbench.Result
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if results, err = dashbench.Run(ctx, db, only); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	dashbench.Print(os.Stdout, results)
-	for _, res := range results {
-		b.ReportMetric(float64(res.P95.Microseconds())/1000, res.Metric())
-		if res.P95 > dashbench.Budget {
-			b.Errorf("%s: p95 %s is above %s", res.Name, res.P95.Round(time.Millisecond), dashbench.Budget)
-		}
-	}
+	dashbench.Benchmark(b, benchConn(context.Background(), b))
 }
 
 // conn is a clickhouse-go connection as the benchmark's DB.

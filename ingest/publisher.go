@@ -48,8 +48,9 @@ const (
 	// 1,048,588) with "Message Size Too Large", and concurrent requests of
 	// large events fill a batch past 1 MB within BatchTimeout
 	// (TestLargeEventsTogetherStayWithinTheBrokersRecordBatchLimit: it was
-	// 4 MiB until that test showed every such request answered 503). The
-	// margin covers the batch's own framing.
+	// 4 MiB until that test saw the broker refuse such a batch, which
+	// fails every request in it with 503). The margin covers the batch's
+	// own framing.
 	publisherBatchBytes = 1_000_000
 )
 

@@ -17,13 +17,8 @@ import (
 // Too Large", so the publisher must never build one: events each within
 // the per-event limit must publish whatever their number.
 func TestLargeEventsTogetherStayWithinTheBrokersRecordBatchLimit(t *testing.T) {
-	b, err := broker.Start(broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	pub := NewKafkaPublisher(KafkaConfig{Brokers: b.Addrs(), Topic: broker.TopicTouchpoints})
-	t.Cleanup(func() { _ = pub.Close() })
+	p := startPipeline(t, nil)
+	pub, b := p.pub, p.broker
 
 	const n = 200 // 200 events of almost 32 KB: about 6 MB for one partition
 	value := `{"type":"page","properties":{"title":"` + strings.Repeat("x", DefaultMaxEventBytes-100) + `"}}`
@@ -38,8 +33,8 @@ func TestLargeEventsTogetherStayWithinTheBrokersRecordBatchLimit(t *testing.T) {
 	}
 
 	var got int
-	for p := 0; p < 3; p++ {
-		conn, err := kafka.DialLeader(ctx, "tcp", b.Addrs()[0], broker.TopicTouchpoints, p)
+	for part := 0; part < 3; part++ {
+		conn, err := kafka.DialLeader(ctx, "tcp", b.Addrs()[0], broker.TopicTouchpoints, part)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,9 +12,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
+	"testing"
 	"text/tabwriter"
 	"time"
 
@@ -48,14 +50,55 @@ type DB interface {
 	Count(ctx context.Context, sql string) (uint64, error)
 }
 
-// Statement is one step of the load.
-type Statement struct {
+// Benchmark is the benchmark on db: it loads the data unless db holds it
+// already, runs the panels $JOURNEYS_BENCH_PANELS matches (a regular
+// expression on the names the table prints; all when unset) b.N times,
+// prints the last run's table, reports each panel's p95 and fails a panel
+// over Budget.
+func Benchmark(b *testing.B, db DB) {
+	ctx := context.Background()
+	only, err := regexp.Compile(os.Getenv("JOURNEYS_BENCH_PANELS"))
+	if err != nil {
+		b.Fatalf("JOURNEYS_BENCH_PANELS: %v", err)
+	}
+	start := time.Now()
+	have, err := isLoaded(ctx, db)
+	switch {
+	case err != nil:
+		b.Fatal(err)
+	case have:
+		b.Logf("benchmark data already loaded")
+	default:
+		if err := load(ctx, db, b.Logf); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("loaded %d touchpoints, %d journeys in %s", Touchpoints, Journeys, time.Since(start).Round(time.Second))
+	}
+	var results []result
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if results, err = run(ctx, db, only); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	printResults(os.Stdout, results)
+	for _, res := range results {
+		b.ReportMetric(float64(res.P95.Microseconds())/1000, res.metric())
+		if res.P95 > Budget {
+			b.Errorf("%s: p95 %s is above %s", res.Name, res.P95.Round(time.Millisecond), Budget)
+		}
+	}
+}
+
+// statement is one step of the load.
+type statement struct {
 	What, SQL string
 }
 
-// Load runs every statement of the load, telling logf how long each took.
-func Load(ctx context.Context, db DB, logf func(format string, args ...any)) error {
-	for _, s := range Statements() {
+// load runs every statement of the load, telling logf how long each took.
+func load(ctx context.Context, db DB, logf func(format string, args ...any)) error {
+	for _, s := range loadStatements() {
 		t0 := time.Now()
 		if err := db.Exec(ctx, s.SQL); err != nil {
 			return fmt.Errorf("load %s: %w\n%s", s.What, err, s.SQL)
@@ -65,9 +108,9 @@ func Load(ctx context.Context, db DB, logf func(format string, args ...any)) err
 	return nil
 }
 
-// Loaded tells whether the data is there already: the sessions go in
+// isLoaded tells whether the data is there already: the sessions go in
 // last. A load cut short is an error, not something to add to.
-func Loaded(ctx context.Context, db DB) (bool, error) {
+func isLoaded(ctx context.Context, db DB) (bool, error) {
 	touchpoints, err := db.Count(ctx, "SELECT count() FROM touchpoints")
 	if err != nil {
 		return false, fmt.Errorf("count loaded touchpoints: %w", err)
@@ -85,25 +128,25 @@ func Loaded(ctx context.Context, db DB) (bool, error) {
 	return true, nil
 }
 
-// Result is one panel query's timing.
-type Result struct {
+// result is one panel query's timing.
+type result struct {
 	Name     string
 	P50, P95 time.Duration
 	Rows     int
 }
 
-// Run runs every panel and variable query whose name only matches over the
+// run runs every panel and variable query whose name only matches over the
 // whole month (interval 1h, the interval Grafana picks for a month on a
 // ~1000 px panel), variables at their defaults and the customer dashboard
 // on one real customer, Runs times each; a panel far over Budget stops
 // after three runs, so that measuring a slow schema does not take an hour.
-func Run(ctx context.Context, db DB, only *regexp.Regexp) ([]Result, error) {
+func run(ctx context.Context, db DB, only *regexp.Regexp) ([]result, error) {
 	ds, err := dashboards.Load()
 	if err != nil {
 		return nil, err
 	}
 	r := dashboards.TimeRange{From: Month, To: Month.AddDate(0, 1, 0).Add(-time.Second), Interval: time.Hour}
-	var results []Result
+	var results []result
 	for _, d := range ds {
 		for _, q := range append(d.VariableQueries(), d.Queries()...) {
 			if d.DefinesVariable("customer_id") {
@@ -129,14 +172,14 @@ func Run(ctx context.Context, db DB, only *regexp.Regexp) ([]Result, error) {
 				rows = n
 			}
 			sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-			results = append(results, Result{Name: name, P50: percentile(took, 50), P95: percentile(took, 95), Rows: rows})
+			results = append(results, result{Name: name, P50: percentile(took, 50), P95: percentile(took, 95), Rows: rows})
 		}
 	}
 	return results, nil
 }
 
-// Print writes the results as a table.
-func Print(w io.Writer, results []Result) {
+// printResults writes the results as a table.
+func printResults(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "panel\tp50 ms\tp95 ms\trows\t")
 	for _, res := range results {
@@ -145,8 +188,8 @@ func Print(w io.Writer, results []Result) {
 	tw.Flush()
 }
 
-// Metric is a result's name as a benchmark metric unit.
-func (r Result) Metric() string {
+// metric is a result's name as a benchmark metric unit.
+func (r result) metric() string {
 	return strings.NewReplacer(" ", "_", "/", "_").Replace(r.Name) + "_p95_ms"
 }
 
@@ -159,7 +202,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[i]
 }
 
-// Statements generate the month with INSERT … SELECT from numbers().
+// loadStatements generate the month with INSERT … SELECT from numbers().
 // Journey j belongs to customer j mod Customers and holds the
 // touchpoints n with n mod Journeys = j, the k-th of them (k = n div
 // Journeys) at started_at + k·step; its path is those touchpoints'
@@ -170,7 +213,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 // too (which are in order of first use in the pipeline's rows). One touchpoint in twenty and one journey in four are written twice
 // (an older version, then the current one), and one journey and flag in a
 // hundred is retracted, so that FINAL has work to do.
-func Statements() []Statement {
+func loadStatements() []statement {
 	monthStart := Month.Unix()
 	J := Journeys
 	// Expressions of a journey number j and a touchpoint index k.
@@ -200,8 +243,8 @@ func Statements() []Statement {
 	kindOf := func(k string) string {
 		return fmt.Sprintf("if(%s = 'converted' AND %s = %s - 1, 0, %s[cityHash64(j, %s) %% 100 + 1])", status, k, count, kindTable, k)
 	}
-	var statements []Statement
-	exec := func(what, sql string) { statements = append(statements, Statement{What: what, SQL: sql}) }
+	var statements []statement
+	exec := func(what, sql string) { statements = append(statements, statement{What: what, SQL: sql}) }
 
 	for from := 0; from < Touchpoints; from += Chunk {
 		exec(fmt.Sprintf("touchpoints %d–%d", from, from+Chunk), fmt.Sprintf(`

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/journeys/journeys/internal/dashbench"
 )
@@ -22,11 +20,6 @@ import (
 //
 // $JOURNEYS_BENCH_PANELS selects panels as for the 18.16 benchmark.
 func BenchmarkDashboardQueriesModern(b *testing.B) {
-	ctx := context.Background()
-	only, err := regexp.Compile(os.Getenv("JOURNEYS_BENCH_PANELS"))
-	if err != nil {
-		b.Fatalf("JOURNEYS_BENCH_PANELS: %v", err)
-	}
 	s := chDB(b)
 	db := fmt.Sprintf("dashbench_%d", os.Getpid())
 	for _, stmt := range []string{"CREATE DATABASE " + db, "USE " + db} {
@@ -41,26 +34,7 @@ func BenchmarkDashboardQueriesModern(b *testing.B) {
 	if err := migrateModern(s); err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
-	if err := dashbench.Load(ctx, benchDB{s}, b.Logf); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("loaded %d touchpoints, %d journeys in %s", dashbench.Touchpoints, dashbench.Journeys, time.Since(start).Round(time.Second))
-	var results []dashbench.Result
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if results, err = dashbench.Run(ctx, benchDB{s}, only); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	dashbench.Print(os.Stdout, results)
-	for _, res := range results {
-		b.ReportMetric(float64(res.P95.Microseconds())/1000, res.Metric())
-		if res.P95 > dashbench.Budget {
-			b.Errorf("%s: p95 %s is above %s", res.Name, res.P95.Round(time.Millisecond), dashbench.Budget)
-		}
-	}
+	dashbench.Benchmark(b, benchDB{s})
 }
 
 // benchDB is the chDB session as the benchmark's DB. A panel's rows come
