@@ -97,12 +97,12 @@ func driveBenchClients(spec string) int {
 	}
 	t := newBenchClient(url, batch)
 	var failed failures
-	peak := t.peak(clients, 3*time.Second, &failed)
+	peak := t.peak(clients, peakPhase, &failed)
 	if err := failed.Err(0); err != nil {
 		fmt.Fprintln(os.Stderr, "bench clients, peak:", err)
 		return 1
 	}
-	lat, achieved := t.fixedRate(peak/2, 5*time.Second, 4*clients, &failed)
+	lat, achieved := t.fixedRate(peak/2, fixedPhase(), 4*clients, &failed)
 	if err := failed.Err(len(lat)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench clients, half of peak:", err)
 		return 1
