@@ -102,6 +102,7 @@ func driveBenchClients(spec string) int {
 		fmt.Fprintln(os.Stderr, "bench clients, peak:", err)
 		return 1
 	}
+	t.fixedRate(peak/2, settlePhase, 4*clients, &failed)
 	lat, achieved := t.fixedRate(peak/2, fixedPhase(), 4*clients, &failed)
 	if err := failed.Err(len(lat)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench clients, half of peak:", err)
