@@ -242,14 +242,29 @@ func fixedPhase() time.Duration {
 // unmeasured and for fixedPhase measured.
 func benchLatency(b *testing.B, t *benchTarget, batch, clients int) {
 	for range b.N {
-		var failed failures
-		peak := t.peak(clients, peakPhase, &failed)
-		failed.check(b, 0)
-		t.fixedRate(peak/2, settlePhase, 4*clients, &failed)
-		lat, achieved := t.fixedRate(peak/2, fixedPhase(), 4*clients, &failed)
-		failed.check(b, len(lat))
-		reportLatency(b, latencyOf(peak, achieved, lat), batch)
+		r, err := t.measureLatency(clients)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reportLatency(b, r, batch)
 	}
+}
+
+// measureLatency is one latency run of clients against t: the peak, the
+// settle second, then half of the peak measured. A failed request fails
+// the run.
+func (t *benchTarget) measureLatency(clients int) (latencyReport, error) {
+	var failed failures
+	peak := t.peak(clients, peakPhase, &failed)
+	if err := failed.Err(0); err != nil {
+		return latencyReport{}, fmt.Errorf("peak: %w", err)
+	}
+	t.fixedRate(peak/2, settlePhase, 4*clients, &failed)
+	lat, achieved := t.fixedRate(peak/2, fixedPhase(), 4*clients, &failed)
+	if err := failed.Err(len(lat)); err != nil {
+		return latencyReport{}, fmt.Errorf("half of peak: %w", err)
+	}
+	return latencyOf(peak, achieved, lat), nil
 }
 
 // latencyReport is what a latency run measured, in requests/s and

@@ -87,7 +87,8 @@ func startBrokerProcess(b *testing.B) []string {
 }
 
 // driveBenchClients is the clients' process: it measures as benchLatency
-// does and prints a latencyReport, or fails with the first failed request.
+// does (measureLatency) and prints the report, or fails with the first
+// failed request.
 func driveBenchClients(spec string) int {
 	var url string
 	var batch, clients int
@@ -95,20 +96,12 @@ func driveBenchClients(spec string) int {
 		fmt.Fprintf(os.Stderr, "bench clients: %s=%q: %v\n", clientsChildEnv, spec, err)
 		return 2
 	}
-	t := newBenchClient(url, batch)
-	var failed failures
-	peak := t.peak(clients, peakPhase, &failed)
-	if err := failed.Err(0); err != nil {
-		fmt.Fprintln(os.Stderr, "bench clients, peak:", err)
+	r, err := newBenchClient(url, batch).measureLatency(clients)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench clients:", err)
 		return 1
 	}
-	t.fixedRate(peak/2, settlePhase, 4*clients, &failed)
-	lat, achieved := t.fixedRate(peak/2, fixedPhase(), 4*clients, &failed)
-	if err := failed.Err(len(lat)); err != nil {
-		fmt.Fprintln(os.Stderr, "bench clients, half of peak:", err)
-		return 1
-	}
-	if err := json.NewEncoder(os.Stdout).Encode(latencyOf(peak, achieved, lat)); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		fmt.Fprintln(os.Stderr, "bench clients:", err)
 		return 1
 	}
